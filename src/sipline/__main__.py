@@ -1,0 +1,3 @@
+from sipline.cli.main import main
+
+main()

@@ -1,0 +1,32 @@
+"""The FastAPI application: routes, error handling and middleware; services come from the platform."""
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from sipline import __version__
+from sipline.api.errors import install_error_handlers
+from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
+from sipline.api.routes import admin, phones
+
+if TYPE_CHECKING:
+    from sipline.bootstrap import Platform
+
+
+def create_app(platform: "Platform") -> FastAPI:
+    app = FastAPI(
+        title="sipline voice API",
+        version=__version__,
+        description=(
+            "Wire-compatible with the ITNIO voice API. Every /voice call is signed with the headers "
+            "Api-Key, Timestamp and Sign = md5(apiKey + apiSecret + Timestamp). Answers use the envelope "
+            '{"status": "0", "reason": "...", "data": ...} with status codes as strings.'
+        ),
+    )
+    app.state.platform = platform
+    install_error_handlers(app)
+    app.include_router(phones.router)
+    app.include_router(admin.router)
+    app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    return app

@@ -1,0 +1,29 @@
+"""Answer shapes, for the OpenAPI reference (handlers build the JSON directly, in wire order)."""
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    status: str = Field(description='"0" on success, else a vendor status code such as "-22".')
+    reason: str
+    data: T | None = None
+
+
+class PageData(BaseModel, Generic[T]):
+    total: int
+    size: int
+    current: int
+    pages: int
+    records: list[T]
+
+
+class PhoneRecord(BaseModel):
+    groupName: str
+    phoneName: str
+    account: str
+    password: str
+    displayNum: str

@@ -1,0 +1,66 @@
+"""Request bodies of the voice API. Names and types are the vendor's; rules come from the domain.
+
+Numbers may arrive as strings ("current": "1", as the vendor's PHP sample sends) and string fields
+may arrive as JSON numbers; both are accepted. Unknown extra fields are ignored.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sipline.domain import validation
+from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true/false are not counts, although Python would take them as 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Name = Annotated[str, AfterValidator(validation.name)]
+NamePrefix = Annotated[str, AfterValidator(lambda value: validation.name(value, minimum=1))]
+DisplayNum = Annotated[str, AfterValidator(validation.display_num)]
+Identifier = Annotated[str, AfterValidator(validation.identifier)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="ignore", populate_by_name=True)
+
+
+class SipAddRequest(WireModel):
+    group_name: Name = Field(
+        alias="groupName", description="Phone group name, 4-32 characters, unique in the app."
+    )
+    phone_name: NamePrefix = Field(
+        alias="phoneName",
+        description="Phones are named <phoneName>-1..N; each name 4-32 characters, unique in the app.",
+    )
+    quantity: Int = Field(ge=validation.QUANTITY_MIN, le=validation.QUANTITY_MAX, description="Phones, 1-50.")
+    display_num: DisplayNum = Field(alias="displayNum", description="Caller number, 7-13 digits.")
+    app_id: Identifier = Field(alias="appId", description="Voice application id.")
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> "SipAddRequest":
+        validation.phone_names(self.phone_name, self.quantity)
+        return self
+
+
+class PagedRequest(WireModel):
+    current: Int = Field(1, ge=1, description="Page number, 1-N.")
+    size: Int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Records per page, 1-100.")
+
+
+class AppParams(WireModel):
+    app_id: Identifier = Field(alias="appId")
+
+
+class SipQueryRequest(PagedRequest):
+    params: AppParams
+
+
+class SipResetRequest(WireModel):
+    account: Identifier = Field(description="SIP account of the phone.")
+    app_id: Identifier = Field(alias="appId")

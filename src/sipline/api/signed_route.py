@@ -1,0 +1,34 @@
+"""Routes of the customer API: every request is authenticated before its body is even parsed."""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from sipline.services.auth import AuthService, Caller, SignedHeaders
+
+
+class SignedRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            auth: AuthService = request.app.state.platform.auth
+            request.state.caller = await auth.authenticate(
+                SignedHeaders(
+                    api_key=request.headers.get("api-key"),
+                    timestamp=request.headers.get("timestamp"),
+                    sign=request.headers.get("sign"),
+                    client_ip=request.client.host if request.client else None,
+                )
+            )
+            return await handler(request)
+
+        return authenticated
+
+
+def caller(request: Request) -> Caller:
+    """Dependency: the account that signed this request."""
+    result: Caller = request.state.caller
+    return result

@@ -1,0 +1,203 @@
+"""`sipline admin ...`: operator commands on the platform's own database."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from sipline.cli.options import json_flag, platform_options, settings_from
+from sipline.cli.output import print_json, print_mapping, print_table
+from sipline.domain.errors import ApiError
+from sipline.services.tenancy import AccountView, TenancyService
+
+T = TypeVar("T")
+
+
+def _with_tenancy(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    action: Callable[[TenancyService], Awaitable[T]],
+) -> T:
+    from sipline.bootstrap import build_platform
+
+    settings = settings_from(config_file, data_dir=data_dir, database_url=database_url)
+
+    async def run() -> T:
+        platform = await build_platform(settings)
+        try:
+            return await action(platform.tenancy)
+        finally:
+            await platform.close()
+
+    try:
+        return asyncio.run(run())
+    except ApiError as exc:
+        raise click.ClickException(f"[{exc.status.value}] {exc.reason}") from None
+
+
+def _show_account(view: AccountView, as_json: bool) -> None:
+    print_json(view.as_json()) if as_json else print_mapping(view.as_json())
+
+
+@click.group()
+def admin() -> None:
+    """Operate customer accounts and apps (on the data directory or database URL)."""
+
+
+@admin.group()
+def account() -> None:
+    """Customer accounts."""
+
+
+@admin.group()
+def app() -> None:
+    """Voice apps."""
+
+
+@account.command("create")
+@platform_options
+@click.option("--name", default="", help="Free-text name of the customer.")
+@click.option("--balance", type=Decimal, default=Decimal(0), help="Opening prepaid balance.")
+@click.option("--currency", default="USD", help="Quote currency (USD, EUR, ...).")
+@click.option("--quote-exchange", type=Decimal, help="Units of the quote currency per USD (not for USD).")
+@click.option("--allow-ip", multiple=True, help="Allowed client address or CIDR (repeatable; none: any).")
+@click.option("--api-key", help="Keep this apiKey (migrating a customer); default: generated.")
+@click.option("--api-secret", help="Keep this apiSecret (migrating a customer); default: generated.")
+@json_flag
+def account_create(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    name: str,
+    balance: Decimal,
+    currency: str,
+    quote_exchange: Decimal | None,
+    allow_ip: tuple[str, ...],
+    api_key: str | None,
+    api_secret: str | None,
+    as_json: bool,
+) -> None:
+    """Create an account; prints its apiKey and apiSecret (the secret is shown here only)."""
+    created = _with_tenancy(
+        config_file,
+        data_dir,
+        database_url,
+        lambda t: t.create_account(
+            name=name,
+            balance=balance,
+            currency=currency,
+            quote_exchange=quote_exchange,
+            ip_allowlist=list(allow_ip),
+            api_key=api_key,
+            api_secret=api_secret,
+        ),
+    )
+    print_json(created.as_json()) if as_json else print_mapping(created.as_json())
+
+
+@account.command("list")
+@platform_options
+@json_flag
+def account_list(
+    config_file: Path | None, data_dir: Path | None, database_url: str | None, as_json: bool
+) -> None:
+    """List accounts."""
+    views = _with_tenancy(config_file, data_dir, database_url, lambda t: t.list_accounts())
+    if as_json:
+        print_json([view.as_json() for view in views])
+        return
+    print_table(
+        ["apiKey", "name", "locked", "balance", "currency", "apps"],
+        [[v.api_key, v.name, v.locked, v.balance, v.currency, " ".join(v.apps)] for v in views],
+    )
+
+
+def _account_command(
+    name: str, help_text: str, action: Callable[[TenancyService, str], Awaitable[AccountView]]
+) -> None:
+    @account.command(name, help=help_text)
+    @platform_options
+    @click.argument("api_key")
+    @json_flag
+    def command(
+        config_file: Path | None, data_dir: Path | None, database_url: str | None, api_key: str, as_json: bool
+    ) -> None:
+        _show_account(
+            _with_tenancy(config_file, data_dir, database_url, lambda t: action(t, api_key)), as_json
+        )
+
+
+_account_command("show", "Show one account.", lambda t, key: t.get_account(key))
+_account_command("lock", "Lock an account: its API calls answer -13.", lambda t, key: t.set_locked(key, True))
+_account_command("unlock", "Unlock an account.", lambda t, key: t.set_locked(key, False))
+
+
+@account.command("allow-ip")
+@platform_options
+@click.argument("api_key")
+@click.argument("entries", nargs=-1)
+@json_flag
+def account_allow_ip(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    api_key: str,
+    entries: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Replace the IP allow-list with ENTRIES (addresses or CIDR); none clears it (any address)."""
+    view = _with_tenancy(
+        config_file, data_dir, database_url, lambda t: t.set_ip_allowlist(api_key, list(entries))
+    )
+    _show_account(view, as_json)
+
+
+@account.command("top-up")
+@platform_options
+@click.argument("api_key")
+@click.argument("amount", type=Decimal)
+@click.option("--reference", default="", help="Ledger reference (invoice, payment id).")
+@json_flag
+def account_top_up(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    api_key: str,
+    amount: Decimal,
+    reference: str,
+    as_json: bool,
+) -> None:
+    """Add AMOUNT to the prepaid balance."""
+    view = _with_tenancy(config_file, data_dir, database_url, lambda t: t.top_up(api_key, amount, reference))
+    _show_account(view, as_json)
+
+
+@app.command("create")
+@platform_options
+@click.option("--api-key", required=True, help="The account the app belongs to.")
+@click.option("--name", default="", help="Free-text name of the app.")
+@click.option("--phone-limit", type=int, help="Most phones the app may have.")
+@click.option("--app-id", help="Keep this appId (migrating a customer); default: generated.")
+@json_flag
+def app_create(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    api_key: str,
+    name: str,
+    phone_limit: int | None,
+    app_id: str | None,
+    as_json: bool,
+) -> None:
+    """Create a voice app; prints its appId."""
+    view = _with_tenancy(
+        config_file,
+        data_dir,
+        database_url,
+        lambda t: t.create_app(api_key, name=name, phone_limit=phone_limit, app_id=app_id),
+    )
+    print_json(view.as_json()) if as_json else print_mapping(view.as_json())

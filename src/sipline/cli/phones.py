@@ -1,0 +1,125 @@
+"""`sipline phones ...`: the customer's phone commands, through the voice API (the SDK)."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from sipline.cli.options import json_flag
+from sipline.cli.output import print_json, print_table
+from sipline.client import Client, Phone, SiplineError
+
+T = TypeVar("T")
+
+
+def _api_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--api-secret", envvar="SIPLINE_API_SECRET", required=True, help="(env SIPLINE_API_SECRET)"
+    )(func)
+    func = click.option("--api-key", envvar="SIPLINE_API_KEY", required=True, help="(env SIPLINE_API_KEY)")(
+        func
+    )
+    func = click.option(
+        "--base-url",
+        envvar="SIPLINE_BASE_URL",
+        default="http://127.0.0.1:8080",
+        show_default=True,
+        help="Server root URL (env SIPLINE_BASE_URL).",
+    )(func)
+    return click.option("--app-id", envvar="SIPLINE_APP_ID", required=True, help="(env SIPLINE_APP_ID)")(func)
+
+
+def _call(base_url: str, api_key: str, api_secret: str, action: Callable[[Client], T]) -> T:
+    try:
+        with Client(base_url, api_key, api_secret) as client:
+            return action(client)
+    except SiplineError as exc:
+        raise click.ClickException(f"[{exc.status}] {exc.reason}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach {base_url}: {exc}") from None
+
+
+def _phone_json(phone: Phone) -> dict[str, Any]:
+    return {
+        "groupName": phone.group_name,
+        "phoneName": phone.phone_name,
+        "account": phone.account,
+        "password": phone.password,
+        "displayNum": phone.display_num,
+        **phone.extra,
+    }
+
+
+@click.group()
+def phones() -> None:
+    """Create, list and reset SIP phones through the voice API."""
+
+
+@phones.command("add")
+@_api_options
+@click.option("--group", "group_name", required=True, help="Group name, 4-32 characters.")
+@click.option("--name", "phone_name", required=True, help="Phone name; phones are NAME-1..N.")
+@click.option("--quantity", type=int, default=1, show_default=True, help="1-50 phones.")
+@click.option("--display-num", required=True, help="Caller number, 7-13 digits.")
+@json_flag
+def phones_add(
+    app_id: str,
+    base_url: str,
+    api_key: str,
+    api_secret: str,
+    group_name: str,
+    phone_name: str,
+    quantity: int,
+    display_num: str,
+    as_json: bool,
+) -> None:
+    """Create a group of phones and print their credentials."""
+
+    def add_and_list(client: Client) -> list[Phone]:
+        client.sip_add(app_id, group_name, phone_name, quantity, display_num)
+        return [phone for phone in client.iter_phones(app_id) if phone.group_name == group_name]
+
+    _print_phones(_call(base_url, api_key, api_secret, add_and_list), as_json)
+
+
+@phones.command("list")
+@_api_options
+@click.option("--page", "current", type=int, default=None, help="Only this page (default: all).")
+@click.option("--size", type=int, default=100, show_default=True, help="Page size, 1-100.")
+@json_flag
+def phones_list(
+    app_id: str, base_url: str, api_key: str, api_secret: str, current: int | None, size: int, as_json: bool
+) -> None:
+    """List the app's phones with their SIP credentials."""
+
+    def fetch(client: Client) -> list[Phone]:
+        if current is not None:
+            return client.sip_query(app_id, current, size).records
+        return list(client.iter_phones(app_id, size))
+
+    _print_phones(_call(base_url, api_key, api_secret, fetch), as_json)
+
+
+@phones.command("reset")
+@_api_options
+@click.option("--account", required=True, help="SIP account of the phone.")
+@json_flag
+def phones_reset(
+    app_id: str, base_url: str, api_key: str, api_secret: str, account: str, as_json: bool
+) -> None:
+    """Give a phone a new SIP password and print it."""
+    password = _call(base_url, api_key, api_secret, lambda client: client.sip_reset(app_id, account))
+    if as_json:
+        print_json({"account": account, "password": password})
+    else:
+        click.echo(f"new password for {account}: {password}")
+
+
+def _print_phones(found: list[Phone], as_json: bool) -> None:
+    if as_json:
+        print_json([_phone_json(phone) for phone in found])
+        return
+    print_table(
+        ["group", "phone", "account", "password", "displayNum"],
+        [[p.group_name, p.phone_name, p.account, p.password, p.display_num] for p in found],
+    )

@@ -1,0 +1,62 @@
+"""Asynchronous client of the voice API (same methods as `Client`, awaitable)."""
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from sipline.client import calls
+from sipline.client.models import Page, Phone
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    def __init__(
+        self, base_url: str, api_key: str, api_secret: str, *, timeout: float = 10.0, **httpx_options: Any
+    ):
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, **httpx_options)
+
+    async def call(self, call: calls.Call[T]) -> T:
+        response = await self._http.request(
+            call.method,
+            call.path,
+            json=call.body,
+            headers=calls.signed_headers(self._api_key, self._api_secret),
+        )
+        return calls.answer(call, response.status_code, response.content)
+
+    async def sip_add(
+        self, app_id: str, group_name: str, phone_name: str, quantity: int, display_num: str
+    ) -> None:
+        await self.call(calls.sip_add(app_id, group_name, phone_name, quantity, display_num))
+
+    async def sip_query(self, app_id: str, current: int = 1, size: int = 25) -> Page[Phone]:
+        return await self.call(calls.sip_query(app_id, current, size))
+
+    async def iter_phones(self, app_id: str, page_size: int = 100) -> AsyncIterator[Phone]:
+        current = 1
+        while True:
+            page = await self.sip_query(app_id, current, page_size)
+            for phone in page.records:
+                yield phone
+            if current >= page.pages:
+                return
+            current += 1
+
+    async def sip_reset(self, app_id: str, account: str) -> str:
+        return await self.call(calls.sip_reset(app_id, account))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

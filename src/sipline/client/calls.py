@@ -1,0 +1,91 @@
+"""One function per endpoint, building the request and the parser of its answer (no I/O here).
+
+The sync and async clients only differ in how they send a `Call`.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sipline.client.models import Page, Phone, SiplineError
+from sipline.domain.signing import compute_sign
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    parse: Callable[[Any], T]
+
+
+def signed_headers(api_key: str, api_secret: str, now: float | None = None) -> dict[str, str]:
+    timestamp = str(int(time.time() if now is None else now))
+    return {
+        "Content-Type": "application/json;charset=UTF-8",
+        "Sign": compute_sign(api_key, api_secret, timestamp),
+        "Timestamp": timestamp,
+        "Api-Key": api_key,
+    }
+
+
+def unwrap(http_status: int, payload: Any) -> Any:
+    """The `data` of a successful envelope; a SiplineError otherwise."""
+    if not isinstance(payload, dict) or "status" not in payload:
+        raise SiplineError("-18", f"HTTP {http_status}: the answer is not a voice API envelope", http_status)
+    if str(payload["status"]) != "0":
+        raise SiplineError(str(payload["status"]), str(payload.get("reason", "")), http_status)
+    return payload.get("data")
+
+
+def answer(call: Call[T], http_status: int, body: bytes) -> T:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    return call.parse(unwrap(http_status, payload))
+
+
+def _none(_data: Any) -> None:
+    return None
+
+
+def _str(data: Any) -> str:
+    return str(data)
+
+
+def _page_of(parse: Callable[[dict[str, Any]], T]) -> Callable[[Any], Page[T]]:
+    def parse_page(data: Any) -> Page[T]:
+        return Page(
+            total=int(data["total"]),
+            size=int(data["size"]),
+            current=int(data["current"]),
+            pages=int(data["pages"]),
+            records=[parse(record) for record in data["records"]],
+        )
+
+    return parse_page
+
+
+def sip_add(app_id: str, group_name: str, phone_name: str, quantity: int, display_num: str) -> Call[None]:
+    body = {
+        "groupName": group_name,
+        "phoneName": phone_name,
+        "quantity": quantity,
+        "displayNum": display_num,
+        "appId": app_id,
+    }
+    return Call("POST", "/voice/sipAdd", body, _none)
+
+
+def sip_query(app_id: str, current: int = 1, size: int = 25) -> Call[Page[Phone]]:
+    body = {"current": current, "size": size, "params": {"appId": app_id}}
+    return Call("POST", "/voice/sipQuery", body, _page_of(Phone.from_wire))
+
+
+def sip_reset(app_id: str, account: str) -> Call[str]:
+    return Call("POST", "/voice/sipReset", {"account": account, "appId": app_id}, _str)

@@ -1,0 +1,61 @@
+"""Blocking client of the voice API."""
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from sipline.client import calls
+from sipline.client.models import Page, Phone
+
+T = TypeVar("T")
+
+
+class Client:
+    """`Client("http://127.0.0.1:8080", api_key, api_secret)`; works against the hosted vendor API too."""
+
+    def __init__(
+        self, base_url: str, api_key: str, api_secret: str, *, timeout: float = 10.0, **httpx_options: Any
+    ):
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, **httpx_options)
+
+    def call(self, call: calls.Call[T]) -> T:
+        response = self._http.request(
+            call.method,
+            call.path,
+            json=call.body,
+            headers=calls.signed_headers(self._api_key, self._api_secret),
+        )
+        return calls.answer(call, response.status_code, response.content)
+
+    def sip_add(self, app_id: str, group_name: str, phone_name: str, quantity: int, display_num: str) -> None:
+        self.call(calls.sip_add(app_id, group_name, phone_name, quantity, display_num))
+
+    def sip_query(self, app_id: str, current: int = 1, size: int = 25) -> Page[Phone]:
+        return self.call(calls.sip_query(app_id, current, size))
+
+    def iter_phones(self, app_id: str, page_size: int = 100) -> Iterator[Phone]:
+        current = 1
+        while True:
+            page = self.sip_query(app_id, current, page_size)
+            yield from page.records
+            if current >= page.pages:
+                return
+            current += 1
+
+    def sip_reset(self, app_id: str, account: str) -> str:
+        return self.call(calls.sip_reset(app_id, account))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,82 @@
+"""Configuration: command-line options over `SIPLINE_*` environment variables over a TOML file over defaults.
+
+Every setting is documented in docs/configuration.md.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIPLINE_", extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the HTTP API and SIP listen on.")
+    http_port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0: any free port).")
+    sip_port: int = Field(5060, ge=0, le=65535, description="SIP port, UDP and TCP.")
+    data_dir: Path = Field(Path("sipline-data"), description="Database, keys and recordings live here.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default SQLite in the data directory. postgresql://... for PostgreSQL.",
+    )
+    secret_key: str | None = Field(
+        None, description="Base64 of 32 bytes encrypting secrets at rest; default a key file in the data dir."
+    )
+    admin_token: str | None = Field(
+        None, description="Bearer token of the admin API; default a token file in the data directory."
+    )
+    timestamp_window: int = Field(
+        300, ge=1, description="Accepted clock skew of the Timestamp header, seconds."
+    )
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest accepted HTTP request body.")
+    default_phone_limit: int = Field(1000, ge=1, description="Phones per app unless the app says otherwise.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sipline.db'}"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.data_dir / "admin.token"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; `overrides` are command-line values (None means not given)."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+        file_values = file_values.get("sipline", file_values)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        # Environment beats the file: pydantic-settings reads the environment only for fields not passed in,
+        # so the file's values are dropped where an environment variable is set.
+        env_set = {name for name in Settings.model_fields if _env_name(name) in _environ()}
+        merged = {k: v for k, v in file_values.items() if k not in env_set} | given
+        return Settings(**merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _env_name(field: str) -> str:
+    return f"SIPLINE_{field.upper()}"
+
+
+def _environ() -> set[str]:
+    return {key.upper() for key in os.environ}

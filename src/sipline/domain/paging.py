@@ -1,0 +1,30 @@
+"""Pagination rules shared by every list endpoint."""
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    current: int = 1
+    size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.current - 1) * self.size
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    records: list[T]
+    total: int
+    request: PageRequest
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.request.size)

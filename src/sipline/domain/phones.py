@@ -1,0 +1,27 @@
+"""Phone groups: what one sipAdd call creates."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NewPhoneGroup:
+    """A validated request for `quantity` phones named `<phone_name>-1 .. <phone_name>-N`."""
+
+    group_name: str
+    phone_name: str
+    quantity: int
+    display_num: str
+
+    def phone_names(self) -> list[str]:
+        return [f"{self.phone_name}-{index}" for index in range(1, self.quantity + 1)]
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    """A phone as the API shows it, password in clear."""
+
+    group_name: str
+    phone_name: str
+    account: str
+    password: str
+    display_num: str

@@ -1,0 +1,240 @@
+"""Operator use cases: customer accounts, their apps, locking, allow-lists and top-ups."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
+
+from sipline.domain import ids, validation
+from sipline.domain.errors import ApiError, parameter_error
+from sipline.domain.status import Status
+from sipline.services.unit_of_work import UnitOfWork
+from sipline.store.models import Account, App, LedgerEntry
+from sipline.store.secretbox import SecretBox
+from sipline.store.types import to_money_units
+
+USD = "USD"
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    api_key: str
+    api_secret: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"apiKey": self.api_key, "apiSecret": self.api_secret}
+
+
+@dataclass(frozen=True)
+class AccountView:
+    api_key: str
+    name: str
+    locked: bool
+    ip_allowlist: list[str]
+    balance: Decimal
+    currency: str
+    quote_exchange: Decimal | None
+    created_at: datetime
+    apps: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "apiKey": self.api_key,
+            "name": self.name,
+            "locked": self.locked,
+            "ipAllowlist": self.ip_allowlist,
+            "balance": str(self.balance),
+            "currency": self.currency,
+            "quoteExchange": None if self.quote_exchange is None else str(self.quote_exchange.normalize()),
+            "createdAt": self.created_at.isoformat(),
+            "apps": self.apps,
+        }
+
+
+@dataclass(frozen=True)
+class AppView:
+    app_id: str
+    api_key: str
+    name: str
+    phone_limit: int
+    phone_count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "appId": self.app_id,
+            "apiKey": self.api_key,
+            "name": self.name,
+            "phoneLimit": self.phone_limit,
+            "phoneCount": self.phone_count,
+        }
+
+
+class TenancyService:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, default_phone_limit: int
+    ) -> None:
+        self._sessions = sessions
+        self._secrets = secrets
+        self._default_phone_limit = default_phone_limit
+
+    async def create_account(
+        self,
+        *,
+        name: str = "",
+        balance: Decimal = Decimal(0),
+        currency: str = USD,
+        quote_exchange: Decimal | None = None,
+        ip_allowlist: list[str] | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+    ) -> NewAccount:
+        """Create an account; `api_key`/`api_secret` carry over credentials a customer already uses."""
+        currency = validation.check(validation.currency, currency, "currency")
+        balance = validation.check(validation.money, balance, "balance")
+        if currency != USD and quote_exchange is None:
+            raise parameter_error(f"quoteExchange is required for currency {currency}")
+        if quote_exchange is not None:
+            quote_exchange = validation.check(
+                lambda v: validation.money(v, positive=True), quote_exchange, "quoteExchange"
+            )
+        allow = validation.check(validation.ip_networks, ip_allowlist or [], "ipAllowlist")
+        if api_key is not None:
+            api_key = validation.check(validation.credential, api_key, "apiKey")
+        if api_secret is not None:
+            api_secret = validation.check(validation.credential, api_secret, "apiSecret")
+        async with UnitOfWork(self._sessions) as uow:
+            if api_key is None:
+                api_key = await _unused(uow.session, Account.api_key, ids.new_api_key)
+            elif await uow.session.scalar(select(Account.id).where(Account.api_key == api_key)) is not None:
+                raise ApiError(Status.ALREADY_EXISTS, f"apiKey {api_key!r} already exists")
+            api_secret = api_secret or ids.new_api_secret()
+            account = Account(
+                api_key=api_key,
+                api_secret_enc=self._secrets.encrypt(api_secret),
+                name=name,
+                locked=False,
+                ip_allowlist=" ".join(allow),
+                balance=balance,
+                currency=currency,
+                quote_exchange=quote_exchange if currency != USD else None,
+            )
+            uow.session.add(account)
+            await uow.session.flush()
+            if balance:
+                uow.session.add(
+                    LedgerEntry(
+                        account_id=account.id,
+                        kind="topup",
+                        amount=balance,
+                        balance_after=balance,
+                        reference="opening",
+                    )
+                )
+            await uow.commit()
+        return NewAccount(api_key=api_key, api_secret=api_secret)
+
+    async def create_app(
+        self, api_key: str, *, name: str = "", phone_limit: int | None = None, app_id: str | None = None
+    ) -> AppView:
+        limit = self._default_phone_limit if phone_limit is None else phone_limit
+        if limit < 1:
+            raise parameter_error("phoneLimit must be at least 1")
+        async with UnitOfWork(self._sessions) as uow:
+            account = await _account(uow.session, api_key)
+            if app_id is None:
+                app_id = await _unused(uow.session, App.app_id, ids.new_app_id)
+            else:
+                app_id = validation.check(validation.credential, app_id, "appId")
+                if await uow.session.scalar(select(App.id).where(App.app_id == app_id)) is not None:
+                    raise ApiError(Status.ALREADY_EXISTS, f"appId {app_id!r} already exists")
+            app = App(app_id=app_id, account_id=account.id, name=name, phone_limit=limit, phone_count=0)
+            uow.session.add(app)
+            await uow.commit()
+        return AppView(app_id=app_id, api_key=api_key, name=name, phone_limit=limit, phone_count=0)
+
+    async def set_locked(self, api_key: str, locked: bool) -> AccountView:
+        async with UnitOfWork(self._sessions) as uow:
+            account = await _account(uow.session, api_key)
+            account.locked = locked
+            await uow.commit()
+        return await self.get_account(api_key)
+
+    async def set_ip_allowlist(self, api_key: str, entries: list[str]) -> AccountView:
+        allow = validation.check(validation.ip_networks, entries, "ipAllowlist")
+        async with UnitOfWork(self._sessions) as uow:
+            account = await _account(uow.session, api_key)
+            account.ip_allowlist = " ".join(allow)
+            await uow.commit()
+        return await self.get_account(api_key)
+
+    async def top_up(self, api_key: str, amount: Decimal, reference: str = "") -> AccountView:
+        amount = validation.check(lambda v: validation.money(v, positive=True), amount, "amount")
+        async with UnitOfWork(self._sessions) as uow:
+            account = await _account(uow.session, api_key)
+            # Atomic in SQL, so that a top-up racing a call's debit loses neither.
+            new_units = await uow.session.scalar(
+                update(Account)
+                .where(Account.id == account.id)
+                .values(balance=Account.balance + to_money_units(amount))
+                .returning(Account.balance)
+            )
+            assert new_units is not None
+            uow.session.add(
+                LedgerEntry(
+                    account_id=account.id,
+                    kind="topup",
+                    amount=amount,
+                    balance_after=new_units,
+                    reference=reference,
+                )
+            )
+            await uow.commit()
+        return await self.get_account(api_key)
+
+    async def get_account(self, api_key: str) -> AccountView:
+        async with UnitOfWork(self._sessions) as uow:
+            account = await _account(uow.session, api_key)
+            apps = (
+                await uow.session.scalars(
+                    select(App.app_id).where(App.account_id == account.id).order_by(App.id)
+                )
+            ).all()
+            await uow.session.refresh(account)
+            return AccountView(
+                api_key=account.api_key,
+                name=account.name,
+                locked=account.locked,
+                ip_allowlist=account.allowlist,
+                balance=account.balance,
+                currency=account.currency,
+                quote_exchange=account.quote_exchange,
+                created_at=account.created_at,
+                apps=list(apps),
+            )
+
+    async def list_accounts(self) -> list[AccountView]:
+        async with UnitOfWork(self._sessions) as uow:
+            keys = (await uow.session.scalars(select(Account.api_key).order_by(Account.id))).all()
+        return [await self.get_account(key) for key in keys]
+
+
+async def _account(session: AsyncSession, api_key: str) -> Account:
+    account = await session.scalar(select(Account).where(Account.api_key == api_key))
+    if account is None:
+        raise ApiError(Status.PARAMETER_ERROR, f"apiKey {api_key!r} does not exist")
+    return account
+
+
+async def _unused(
+    session: AsyncSession, column: InstrumentedAttribute[str], generate: Callable[[], str]
+) -> str:
+    """A freshly generated handle that no row has yet."""
+    while True:
+        candidate = generate()
+        if await session.scalar(select(column).where(column == candidate)) is None:
+            return candidate

@@ -1,0 +1,101 @@
+"""SQLAlchemy models: the platform's tables. Schema changes go through Alembic migrations."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sipline.store.types import Money, UtcDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """A customer: API credentials, state, prepaid balance and quote currency."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key: Mapped[str] = mapped_column(String(64), unique=True)
+    api_secret_enc: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    locked: Mapped[bool] = mapped_column(default=False)
+    # Space-separated addresses/CIDR networks; empty admits every address.
+    ip_allowlist: Mapped[str] = mapped_column(Text, default="")
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Customer-side exchange rate: 1 USD = quote_exchange units of `currency` (None for USD).
+    quote_exchange: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def allowlist(self) -> list[str]:
+        return self.ip_allowlist.split()
+
+
+class App(Base):
+    """A voice application of an account; phones belong to an app."""
+
+    __tablename__ = "apps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    phone_limit: Mapped[int] = mapped_column(Integer)
+    # Kept in step with the phones table so that a conditional UPDATE enforces the limit atomically.
+    phone_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PhoneGroup(Base):
+    __tablename__ = "phone_groups"
+    __table_args__ = (UniqueConstraint("app_pk", "name", name="uq_phone_groups_app_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    display_num: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Phone(Base):
+    """One SIP phone: the account and (encrypted) password a desk phone registers with."""
+
+    __tablename__ = "phones"
+    __table_args__ = (
+        UniqueConstraint("app_pk", "name", name="uq_phones_app_name"),
+        Index("ix_phones_app_order", "app_pk", "group_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("phone_groups.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(32), unique=True)
+    password_enc: Mapped[str] = mapped_column(Text)
+    display_num: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    """Every change of a balance, with the balance it left."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    reference: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

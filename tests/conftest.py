@@ -1,0 +1,144 @@
+"""Fixtures: a real platform on a real database (SQLite always, PostgreSQL when configured).
+
+Set SIPLINE_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/sipline_test) to run every
+database-backed test on PostgreSQL as well; the database is emptied before each test.
+"""
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from sipline.bootstrap import Platform, build_app, build_platform
+from sipline.config import Settings
+from sipline.domain.signing import compute_sign
+from sipline.store.database import create_engine
+
+PG_URL = os.environ.get("SIPLINE_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+ADMIN_TOKEN = "test-admin-token"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sipline.db'}"
+    else:
+        assert PG_URL is not None
+        yield PG_URL
+
+
+async def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")
+            )
+        ).scalars().all()
+        if tables:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "http_port": 0,
+        "sip_port": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to run the platform with other settings."""
+    return {}
+
+
+@pytest.fixture
+async def platform(
+    tmp_path: Path, database_url: str, settings_overrides: dict[str, object]
+) -> AsyncIterator[Platform]:
+    built = await build_platform(make_settings(tmp_path, database_url, **settings_overrides))
+    if database_url.startswith("postgresql"):
+        await _empty_postgres(database_url)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP client talking to the real ASGI app in-process (client address 127.0.0.1)."""
+    transport = httpx.ASGITransport(app=build_app(platform), client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sipline.test") as client:
+        yield client
+
+
+@dataclass
+class Customer:
+    api_key: str
+    api_secret: str
+    app_id: str
+
+    def headers(self, timestamp: int | None = None) -> dict[str, str]:
+        import time
+
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "Content-Type": "application/json;charset=UTF-8",
+            "Sign": compute_sign(self.api_key, self.api_secret, ts),
+            "Timestamp": ts,
+            "Api-Key": self.api_key,
+        }
+
+
+@pytest.fixture
+async def customer(platform: Platform) -> Customer:
+    created = await platform.tenancy.create_account(balance=__import__("decimal").Decimal("100"))
+    app = await platform.tenancy.create_app(created.api_key, phone_limit=200)
+    return Customer(created.api_key, created.api_secret, app.app_id)
+
+
+class Api:
+    """Signed calls to the voice API, answering the parsed envelope."""
+
+    def __init__(self, http: httpx.AsyncClient, customer: Customer) -> None:
+        self.http = http
+        self.customer = customer
+
+    async def post(self, path: str, body: object) -> dict[str, object]:
+        response = await self.http.post(f"/voice/{path}", json=body, headers=self.customer.headers())
+        assert response.status_code == 200, response.text
+        payload: dict[str, object] = response.json()
+        return payload
+
+    async def add(self, group: str = "sipGroup", phone: str = "sip", quantity: int = 3, **extra: object) -> dict[str, object]:
+        body = {"groupName": group, "phoneName": phone, "quantity": quantity, "displayNum": "861000000"}
+        body.update({"appId": self.customer.app_id}, **extra)
+        return await self.post("sipAdd", body)
+
+    async def query(self, current: object = 1, size: object = 25, app_id: str | None = None) -> dict[str, object]:
+        body = {"current": current, "size": size, "params": {"appId": app_id or self.customer.app_id}}
+        return await self.post("sipQuery", body)
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient, customer: Customer) -> Api:
+    return Api(http, customer)
