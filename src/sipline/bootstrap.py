@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sipline.config import Settings
 from sipline.services.auth import AuthService
+from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
 from sipline.services.tenancy import TenancyService
 from sipline.store.database import create_engine, session_factory
@@ -24,6 +25,7 @@ class Platform:
     settings: Settings
     engine: AsyncEngine
     admin_token: str
+    directory: Directory
     auth: AuthService
     phones: PhoneService
     tenancy: TenancyService
@@ -44,13 +46,15 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
     if migrate:
         await upgrade_to_head(engine)
     sessions = session_factory(engine)
+    directory = Directory(sessions, secrets_box)
     return Platform(
         settings=settings,
         engine=engine,
         admin_token=settings.admin_token or _admin_token_from_file(settings.admin_token_file),
-        auth=AuthService(sessions, secrets_box, settings.timestamp_window),
-        phones=PhoneService(sessions, secrets_box),
-        tenancy=TenancyService(sessions, secrets_box, settings.default_phone_limit),
+        directory=directory,
+        auth=AuthService(directory, settings.timestamp_window),
+        phones=PhoneService(sessions, secrets_box, directory),
+        tenancy=TenancyService(sessions, secrets_box, directory, settings.default_phone_limit),
     )
 
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest accepted HTTP request body.")
     default_phone_limit: int = Field(1000, ge=1, description="Phones per app unless the app says otherwise.")
+    directory_poll_interval: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds between checks for changes made by other processes (admin CLI, other nodes).",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
 
     @property

@@ -26,9 +26,13 @@ async def serve(settings: Settings) -> None:
             server_header=False,
         )
         server = uvicorn.Server(config)
-        watcher = asyncio.create_task(_announce(server, settings))
+        background = [
+            asyncio.create_task(_announce(server, settings)),
+            asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)),
+        ]
         await server.serve()
-        watcher.cancel()
+        for task in background:
+            task.cancel()
     finally:
         await platform.close()
 

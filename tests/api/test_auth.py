@@ -100,3 +100,22 @@ async def test_other_accounts_app_is_not_visible(http: httpx.AsyncClient, platfo
     status, reason = await status_of(http, headers, {"params": {"appId": app.app_id}})
     assert status == "-22"
     assert "appId" in reason
+
+
+async def test_changes_by_another_process_are_seen_after_a_poll(
+    http: httpx.AsyncClient, customer: Customer, platform: Platform, tmp_path
+) -> None:
+    from sipline.bootstrap import build_platform
+    from tests.conftest import make_settings
+
+    assert (await status_of(http, customer.headers(), body_for(customer)))[0] == "0"
+    assert not await platform.directory.refresh_if_changed()
+    # Another process (the admin CLI, another node) on the same database locks the account.
+    other = await build_platform(
+        make_settings(tmp_path, str(platform.engine.url).replace("+aiosqlite", "").replace("+asyncpg", ""),
+                      secret_key=None, data_dir=platform.settings.data_dir)
+    )
+    await other.tenancy.set_locked(customer.api_key, True)
+    await other.close()
+    assert await platform.directory.refresh_if_changed()
+    assert (await status_of(http, customer.headers(), body_for(customer)))[0] == "-13"

@@ -1,15 +1,12 @@
 """The vendor's answer envelope: {"status": "<code>", "reason": "...", "data": ...}."""
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from fastapi.responses import Response
 
 from sipline.domain.paging import Page
 from sipline.domain.status import Status
-
-T = TypeVar("T")
 
 
 class JsonResponse(Response):
@@ -29,12 +26,12 @@ def success(data: Any = None) -> JsonResponse:
     return envelope(Status.SUCCESS, "success", data)
 
 
-def page_data(page: Page[T], render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
-    """The vendor's page object: total, size, current, pages, records."""
+def page_data(page: Page[Any]) -> dict[str, Any]:
+    """The vendor's page object: total, size, current, pages, records (already in wire form)."""
     return {
         "total": page.total,
         "size": page.request.size,
         "current": page.request.current,
         "pages": page.pages,
-        "records": [render(record) for record in page.records],
+        "records": page.records,
     }

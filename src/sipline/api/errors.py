@@ -4,6 +4,7 @@ Business errors answer HTTP 200 (the vendor's clients only read 200 bodies); err
 (unknown path, wrong method, oversize body) keep their HTTP status, with the envelope as body.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is larger than {limit} bytes")
 
 
-def describe_validation_error(error: dict[str, Any]) -> str:
+def describe_validation_error(error: Mapping[str, Any]) -> str:
     """One readable sentence naming the field, e.g. `quantity must be an integer`."""
     loc = [str(part) for part in error.get("loc", ()) if part != "body"]
     field = ".".join(loc)

@@ -28,7 +28,7 @@ class SignedRoute(APIRoute):
         return authenticated
 
 
-def caller(request: Request) -> Caller:
-    """Dependency: the account that signed this request."""
+def caller_of(request: Request) -> Caller:
+    """The account that signed this request (set by SignedRoute before the handler runs)."""
     result: Caller = request.state.caller
     return result

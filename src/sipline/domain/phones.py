@@ -14,14 +14,3 @@ class NewPhoneGroup:
 
     def phone_names(self) -> list[str]:
         return [f"{self.phone_name}-{index}" for index in range(1, self.quantity + 1)]
-
-
-@dataclass(frozen=True)
-class PhoneView:
-    """A phone as the API shows it, password in clear."""
-
-    group_name: str
-    phone_name: str
-    account: str
-    password: str
-    display_num: str

@@ -4,14 +4,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from sipline.domain import signing, validation
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
-from sipline.store.models import Account
-from sipline.store.secretbox import SecretBox
+from sipline.services.directory import Directory
 
 # A fixed secret to sign against for unknown keys, so that unknown and known keys take the same time.
 _DECOY_SECRET = secrets.token_hex(8)
@@ -34,11 +30,8 @@ class SignedHeaders:
 
 
 class AuthService:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, timestamp_window: int
-    ) -> None:
-        self._sessions = sessions
-        self._secrets = secrets
+    def __init__(self, directory: Directory, timestamp_window: int) -> None:
+        self._directory = directory
         self._window = timestamp_window
 
     async def authenticate(self, headers: SignedHeaders) -> Caller:
@@ -53,25 +46,18 @@ class AuthService:
                 if not value
             ]
             raise ApiError(Status.AUTH_FAILED, f"missing header: {', '.join(missing)}")
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(Account.id, Account.api_secret_enc, Account.locked, Account.ip_allowlist).where(
-                        Account.api_key == headers.api_key
-                    )
-                )
-            ).first()
-        secret = self._secrets.decrypt(row.api_secret_enc) if row is not None else _DECOY_SECRET
+        record = await self._directory.auth_record(headers.api_key)
+        secret = record.api_secret if record is not None else _DECOY_SECRET
         expected = signing.compute_sign(headers.api_key, secret, headers.timestamp)
-        if not signing.sign_matches(expected, headers.sign) or row is None:
+        if not signing.sign_matches(expected, headers.sign) or record is None:
             raise ApiError(Status.AUTH_FAILED, "authentication failed: unknown Api-Key or wrong Sign")
         if not signing.timestamp_within_window(headers.timestamp, time.time(), self._window):
             raise ApiError(
                 Status.TIMESTAMP_EXPIRED,
                 f"Timestamp is not within {self._window} seconds of the server's clock",
             )
-        if not validation.ip_allowed(headers.client_ip, row.ip_allowlist.split()):
+        if not validation.ip_allowed(headers.client_ip, list(record.ip_allowlist)):
             raise ApiError(Status.IP_NOT_ALLOWED, f"requests from {headers.client_ip} are not allowed")
-        if row.locked:
+        if record.locked:
             raise ApiError(Status.USER_LOCKED, "the account is locked")
-        return Caller(account_id=row.id, api_key=headers.api_key)
+        return Caller(account_id=record.account_id, api_key=headers.api_key)

@@ -1,6 +1,7 @@
 """Customer use cases for SIP phones: sipAdd, sipQuery and sipReset."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -9,49 +10,35 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sipline.domain import ids
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.paging import Page, PageRequest
-from sipline.domain.phones import NewPhoneGroup, PhoneView
+from sipline.domain.phones import NewPhoneGroup
 from sipline.domain.status import Status
 from sipline.services.auth import Caller
+from sipline.services.directory import Directory, bump_version
 from sipline.services.unit_of_work import UnitOfWork
 from sipline.store.models import App, Phone, PhoneGroup
 from sipline.store.secretbox import SecretBox
 
 
 class PhoneService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, directory: Directory
+    ) -> None:
         self._sessions = sessions
         self._secrets = secrets
+        self._directory = directory
 
     async def add_group(self, caller: Caller, app_id: str, group: NewPhoneGroup) -> None:
         """Create the group and all its phones, or nothing."""
         async with UnitOfWork(self._sessions) as uow:
             session = uow.session
-            # Reserve capacity first: the conditional UPDATE holds the app's row lock until commit, so
-            # concurrent sipAdd calls on one app queue here and the limit can never be overshot.
-            reserved = await session.execute(
-                update(App)
-                .where(
-                    App.app_id == app_id,
-                    App.account_id == caller.account_id,
-                    App.phone_count + group.quantity <= App.phone_limit,
-                )
-                .values(phone_count=App.phone_count + group.quantity)
-                .returning(App.id)
-            )
-            app_pk = reserved.scalar()
-            if app_pk is None:
-                app = await _owned_app(session, caller, app_id)
-                raise ApiError(
-                    Status.LIMIT_REACHED,
-                    f"the app has {app.phone_count} of {app.phone_limit} phones;"
-                    f" {group.quantity} more do not fit",
-                )
+            app_pk = await _reserve_capacity(session, caller, app_id, group.quantity)
             await _refuse_taken_names(session, app_pk, group)
             group_row = PhoneGroup(app_pk=app_pk, name=group.group_name, display_num=group.display_num)
             session.add(group_row)
             await session.flush()
             accounts = await _free_accounts(session, group.quantity)
             now = datetime.now(UTC)
+            names_and_accounts = zip(group.phone_names(), accounts, strict=True)
             session.add_all(
                 Phone(
                     app_pk=app_pk,
@@ -64,10 +51,9 @@ class PhoneService:
                     created_at=now,
                     password_changed_at=now,
                 )
-                for position, (phone_name, account) in enumerate(
-                    zip(group.phone_names(), accounts, strict=True), 1
-                )
+                for position, (phone_name, account) in enumerate(names_and_accounts, 1)
             )
+            await bump_version(session)
             try:
                 await uow.commit()
             except IntegrityError:
@@ -75,54 +61,68 @@ class PhoneService:
                 raise ApiError(
                     Status.ALREADY_EXISTS, "groupName or phoneName already exists in this app"
                 ) from None
+        self._directory.invalidate_app(app_id)
 
-    async def query(self, caller: Caller, app_id: str, page: PageRequest) -> Page[PhoneView]:
-        async with self._sessions() as session:
-            app = await _owned_app(session, caller, app_id)
-            total = app.phone_count
-            rows = (
-                await session.execute(
-                    select(PhoneGroup.name, Phone.name, Phone.account, Phone.password_enc, Phone.display_num)
-                    .join(PhoneGroup, Phone.group_id == PhoneGroup.id)
-                    .where(Phone.app_pk == app.id)
-                    .order_by(Phone.group_id, Phone.position)
-                    .offset(page.offset)
-                    .limit(page.size)
-                )
-            ).all()
-        records = [
-            PhoneView(
-                group_name=row[0],
-                phone_name=row[1],
-                account=row[2],
-                password=self._secrets.decrypt(row[3]),
-                display_num=row[4],
-            )
-            for row in rows
-        ]
-        return Page(records=records, total=total, request=page)
+    async def query(self, caller: Caller, app_id: str, page: PageRequest) -> Page[dict[str, Any]]:
+        """A page of the app's phones as wire records (from the in-memory directory)."""
+        phones = await self._directory.app_phones(app_id)
+        if phones is None or phones.account_id != caller.account_id:
+            raise _not_owned(app_id)
+        records = list(phones.records[page.offset : page.offset + page.size])
+        return Page(records=records, total=len(phones.records), request=page)
 
     async def reset_password(self, caller: Caller, app_id: str, account: str) -> str:
         password = ids.new_sip_password()
         async with UnitOfWork(self._sessions) as uow:
-            app = await _owned_app(uow.session, caller, app_id)
+            app_pk = await uow.session.scalar(
+                select(App.id).where(App.app_id == app_id, App.account_id == caller.account_id)
+            )
+            if app_pk is None:
+                raise _not_owned(app_id)
             changed = await uow.session.execute(
                 update(Phone)
-                .where(Phone.app_pk == app.id, Phone.account == account)
+                .where(Phone.app_pk == app_pk, Phone.account == account)
                 .values(password_enc=self._secrets.encrypt(password), password_changed_at=datetime.now(UTC))
                 .returning(Phone.id)
             )
             if changed.scalar() is None:
                 raise parameter_error(f"account {account!r} is not a phone of app {app_id}")
+            await bump_version(uow.session)
             await uow.commit()
+        self._directory.invalidate_app(app_id)
         return password
 
 
-async def _owned_app(session: AsyncSession, caller: Caller, app_id: str) -> App:
+async def _reserve_capacity(session: AsyncSession, caller: Caller, app_id: str, quantity: int) -> int:
+    """Count the new phones against the app's limit; the app's primary key.
+
+    Done first: the conditional UPDATE holds the app's row lock until commit, so concurrent sipAdd
+    calls on one app queue here and the limit can never be overshot.
+    """
+    reserved = await session.execute(
+        update(App)
+        .where(
+            App.app_id == app_id,
+            App.account_id == caller.account_id,
+            App.phone_count + quantity <= App.phone_limit,
+        )
+        .values(phone_count=App.phone_count + quantity)
+        .returning(App.id)
+    )
+    app_pk = reserved.scalar()
+    if app_pk is not None:
+        return app_pk
     app = await session.scalar(select(App).where(App.app_id == app_id, App.account_id == caller.account_id))
     if app is None:
-        raise parameter_error(f"appId {app_id!r} is not an app of this account")
-    return app
+        raise _not_owned(app_id)
+    raise ApiError(
+        Status.LIMIT_REACHED,
+        f"the app has {app.phone_count} of {app.phone_limit} phones; {quantity} more do not fit",
+    )
+
+
+def _not_owned(app_id: str) -> ApiError:
+    return parameter_error(f"appId {app_id!r} is not an app of this account")
 
 
 async def _refuse_taken_names(session: AsyncSession, app_pk: int, group: NewPhoneGroup) -> None:

@@ -1,6 +1,7 @@
 """Operator use cases: customer accounts, their apps, locking, allow-lists and top-ups."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,10 +14,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sipline.domain import ids, validation
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
+from sipline.services.directory import Directory, bump_version
 from sipline.services.unit_of_work import UnitOfWork
 from sipline.store.models import Account, App, LedgerEntry
 from sipline.store.secretbox import SecretBox
-from sipline.store.types import to_money_units
 
 USD = "USD"
 
@@ -76,11 +77,25 @@ class AppView:
 
 class TenancyService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, default_phone_limit: int
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        secrets: SecretBox,
+        directory: Directory,
+        default_phone_limit: int,
     ) -> None:
+        self._directory = directory
         self._sessions = sessions
         self._secrets = secrets
         self._default_phone_limit = default_phone_limit
+
+    @asynccontextmanager
+    async def _changing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed with a directory version bump, then caches dropped."""
+        async with UnitOfWork(self._sessions) as uow:
+            yield uow.session
+            await bump_version(uow.session)
+            await uow.commit()
+        self._directory.invalidate_all()
 
     async def create_account(
         self,
@@ -107,10 +122,10 @@ class TenancyService:
             api_key = validation.check(validation.credential, api_key, "apiKey")
         if api_secret is not None:
             api_secret = validation.check(validation.credential, api_secret, "apiSecret")
-        async with UnitOfWork(self._sessions) as uow:
+        async with self._changing() as session:
             if api_key is None:
-                api_key = await _unused(uow.session, Account.api_key, ids.new_api_key)
-            elif await uow.session.scalar(select(Account.id).where(Account.api_key == api_key)) is not None:
+                api_key = await _unused(session, Account.api_key, ids.new_api_key)
+            elif await session.scalar(select(Account.id).where(Account.api_key == api_key)) is not None:
                 raise ApiError(Status.ALREADY_EXISTS, f"apiKey {api_key!r} already exists")
             api_secret = api_secret or ids.new_api_secret()
             account = Account(
@@ -123,10 +138,10 @@ class TenancyService:
                 currency=currency,
                 quote_exchange=quote_exchange if currency != USD else None,
             )
-            uow.session.add(account)
-            await uow.session.flush()
+            session.add(account)
+            await session.flush()
             if balance:
-                uow.session.add(
+                session.add(
                     LedgerEntry(
                         account_id=account.id,
                         kind="topup",
@@ -135,7 +150,6 @@ class TenancyService:
                         reference="opening",
                     )
                 )
-            await uow.commit()
         return NewAccount(api_key=api_key, api_secret=api_secret)
 
     async def create_app(
@@ -144,67 +158,60 @@ class TenancyService:
         limit = self._default_phone_limit if phone_limit is None else phone_limit
         if limit < 1:
             raise parameter_error("phoneLimit must be at least 1")
-        async with UnitOfWork(self._sessions) as uow:
-            account = await _account(uow.session, api_key)
+        async with self._changing() as session:
+            account = await _account(session, api_key)
             if app_id is None:
-                app_id = await _unused(uow.session, App.app_id, ids.new_app_id)
+                app_id = await _unused(session, App.app_id, ids.new_app_id)
             else:
                 app_id = validation.check(validation.credential, app_id, "appId")
-                if await uow.session.scalar(select(App.id).where(App.app_id == app_id)) is not None:
+                if await session.scalar(select(App.id).where(App.app_id == app_id)) is not None:
                     raise ApiError(Status.ALREADY_EXISTS, f"appId {app_id!r} already exists")
             app = App(app_id=app_id, account_id=account.id, name=name, phone_limit=limit, phone_count=0)
-            uow.session.add(app)
-            await uow.commit()
+            session.add(app)
         return AppView(app_id=app_id, api_key=api_key, name=name, phone_limit=limit, phone_count=0)
 
     async def set_locked(self, api_key: str, locked: bool) -> AccountView:
-        async with UnitOfWork(self._sessions) as uow:
-            account = await _account(uow.session, api_key)
+        async with self._changing() as session:
+            account = await _account(session, api_key)
             account.locked = locked
-            await uow.commit()
         return await self.get_account(api_key)
 
     async def set_ip_allowlist(self, api_key: str, entries: list[str]) -> AccountView:
         allow = validation.check(validation.ip_networks, entries, "ipAllowlist")
-        async with UnitOfWork(self._sessions) as uow:
-            account = await _account(uow.session, api_key)
+        async with self._changing() as session:
+            account = await _account(session, api_key)
             account.ip_allowlist = " ".join(allow)
-            await uow.commit()
         return await self.get_account(api_key)
 
     async def top_up(self, api_key: str, amount: Decimal, reference: str = "") -> AccountView:
         amount = validation.check(lambda v: validation.money(v, positive=True), amount, "amount")
-        async with UnitOfWork(self._sessions) as uow:
-            account = await _account(uow.session, api_key)
+        async with self._changing() as session:
+            account = await _account(session, api_key)
             # Atomic in SQL, so that a top-up racing a call's debit loses neither.
-            new_units = await uow.session.scalar(
+            new_balance = await session.scalar(
                 update(Account)
                 .where(Account.id == account.id)
-                .values(balance=Account.balance + to_money_units(amount))
+                .values(balance=Account.balance + amount)
                 .returning(Account.balance)
             )
-            assert new_units is not None
-            uow.session.add(
+            assert new_balance is not None
+            session.add(
                 LedgerEntry(
                     account_id=account.id,
                     kind="topup",
                     amount=amount,
-                    balance_after=new_units,
+                    balance_after=new_balance,
                     reference=reference,
                 )
             )
-            await uow.commit()
         return await self.get_account(api_key)
 
     async def get_account(self, api_key: str) -> AccountView:
-        async with UnitOfWork(self._sessions) as uow:
-            account = await _account(uow.session, api_key)
+        async with self._sessions() as session:
+            account = await _account(session, api_key)
             apps = (
-                await uow.session.scalars(
-                    select(App.app_id).where(App.account_id == account.id).order_by(App.id)
-                )
+                await session.scalars(select(App.app_id).where(App.account_id == account.id).order_by(App.id))
             ).all()
-            await uow.session.refresh(account)
             return AccountView(
                 api_key=account.api_key,
                 name=account.name,
@@ -218,8 +225,8 @@ class TenancyService:
             )
 
     async def list_accounts(self) -> list[AccountView]:
-        async with UnitOfWork(self._sessions) as uow:
-            keys = (await uow.session.scalars(select(Account.api_key).order_by(Account.id))).all()
+        async with self._sessions() as session:
+            keys = (await session.scalars(select(Account.api_key).order_by(Account.id))).all()
         return [await self.get_account(key) for key in keys]
 
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sipline.store.types import Money, UtcDateTime
@@ -99,3 +99,12 @@ class LedgerEntry(Base):
     balance_after: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DirectoryVersion(Base):
+    """One row, bumped by every write to accounts, apps or phones (see services/directory.py)."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -49,8 +49,3 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         return (Decimal(value) / MONEY_SCALE).quantize(Decimal("0.0001"))
-
-
-def to_money_units(amount: Decimal) -> int:
-    """The stored integer for an amount, for atomic SQL arithmetic on balances."""
-    return int(amount * MONEY_SCALE)

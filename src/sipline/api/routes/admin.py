@@ -22,7 +22,7 @@ class AdminAuthError(ApiError):
         )
 
 
-def tenancy(request: Request, authorization: Annotated[str | None, Header()] = None) -> TenancyService:
+async def tenancy(request: Request, authorization: Annotated[str | None, Header()] = None) -> TenancyService:
     platform = request.app.state.platform
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
