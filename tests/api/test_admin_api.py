@@ -22,8 +22,12 @@ async def test_token_required(http: httpx.AsyncClient, headers: dict[str, str]) 
 
 
 async def test_account_lifecycle(http: httpx.AsyncClient) -> None:
-    created = await admin(http, "POST", "/accounts", {"name": "Acme", "balance": "12.5", "currency": "EUR",
-                                                      "quoteExchange": "0.938"})
+    created = await admin(
+        http,
+        "POST",
+        "/accounts",
+        {"name": "Acme", "balance": "12.5", "currency": "EUR", "quoteExchange": "0.938"},
+    )
     assert created["status"] == "0"
     key = created["data"]["apiKey"]
     assert len(key) == 8 and len(created["data"]["apiSecret"]) == 8
@@ -38,7 +42,9 @@ async def test_account_lifecycle(http: httpx.AsyncClient) -> None:
 
     assert (await admin(http, "POST", f"/accounts/{key}/lock"))["data"]["locked"] is True
     assert (await admin(http, "POST", f"/accounts/{key}/unlock"))["data"]["locked"] is False
-    allow = await admin(http, "PUT", f"/accounts/{key}/ip-allowlist", {"ipAllowlist": ["10.1.0.0/16", "127.0.0.1"]})
+    allow = await admin(
+        http, "PUT", f"/accounts/{key}/ip-allowlist", {"ipAllowlist": ["10.1.0.0/16", "127.0.0.1"]}
+    )
     assert allow["data"]["ipAllowlist"] == ["10.1.0.0/16", "127.0.0.1/32"]
     topped = await admin(http, "POST", f"/accounts/{key}/top-up", {"amount": "0.0001", "reference": "inv-1"})
     assert topped["data"]["balance"] == "12.5001"
@@ -91,5 +97,7 @@ async def test_concurrent_top_ups_lose_nothing(platform) -> None:  # type: ignor
     await asyncio.gather(*(platform.tenancy.top_up(key, Decimal("0.0001"), f"t{i}") for i in range(20)))
     assert (await platform.tenancy.get_account(key)).balance == Decimal("0.0020")
     async with platform.phones._sessions() as session:
-        rows = (await session.scalars(select(LedgerEntry.balance_after).order_by(LedgerEntry.balance_after))).all()
+        rows = (
+            await session.scalars(select(LedgerEntry.balance_after).order_by(LedgerEntry.balance_after))
+        ).all()
     assert rows == [Decimal(i) / 10000 for i in range(1, 21)]

@@ -30,7 +30,9 @@ async def test_signed_request_passes(http: httpx.AsyncClient, customer: Customer
 
 
 @pytest.mark.parametrize("dropped", ["Api-Key", "Timestamp", "Sign"])
-async def test_missing_header_is_auth_error(http: httpx.AsyncClient, customer: Customer, dropped: str) -> None:
+async def test_missing_header_is_auth_error(
+    http: httpx.AsyncClient, customer: Customer, dropped: str
+) -> None:
     headers = customer.headers()
     del headers[dropped]
     status, reason = await status_of(http, headers, body_for(customer))
@@ -96,7 +98,11 @@ async def test_other_accounts_app_is_not_visible(http: httpx.AsyncClient, platfo
     second = await platform.tenancy.create_account()
     app = await platform.tenancy.create_app(second.api_key)
     ts = str(int(time.time()))
-    headers = {"Api-Key": first.api_key, "Timestamp": ts, "Sign": compute_sign(first.api_key, first.api_secret, ts)}
+    headers = {
+        "Api-Key": first.api_key,
+        "Timestamp": ts,
+        "Sign": compute_sign(first.api_key, first.api_secret, ts),
+    }
     status, reason = await status_of(http, headers, {"params": {"appId": app.app_id}})
     assert status == "-22"
     assert "appId" in reason
@@ -112,8 +118,12 @@ async def test_changes_by_another_process_are_seen_after_a_poll(
     assert not await platform.directory.refresh_if_changed()
     # Another process (the admin CLI, another node) on the same database locks the account.
     other = await build_platform(
-        make_settings(tmp_path, str(platform.engine.url).replace("+aiosqlite", "").replace("+asyncpg", ""),
-                      secret_key=None, data_dir=platform.settings.data_dir)
+        make_settings(
+            tmp_path,
+            str(platform.engine.url).replace("+aiosqlite", "").replace("+asyncpg", ""),
+            secret_key=None,
+            data_dir=platform.settings.data_dir,
+        )
     )
     await other.tenancy.set_locked(customer.api_key, True)
     await other.close()

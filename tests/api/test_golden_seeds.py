@@ -1,7 +1,6 @@
 """Golden wire tests: the seeds' own requests, headers and answers (../shared/seeds)."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,8 +58,9 @@ async def vendor_account(platform: Platform) -> None:
 @pytest.mark.usefixtures("vendor_account")
 async def test_sip_add_and_query_exactly_as_the_seeds(http: httpx.AsyncClient) -> None:
     add_seed = seed_text("sipAdd")
-    response = await http.post("/voice/sipAdd", content=json.dumps(json_after(add_seed, "Request Body:")),
-                               headers=SEED_HEADERS)
+    response = await http.post(
+        "/voice/sipAdd", content=json.dumps(json_after(add_seed, "Request Body:")), headers=SEED_HEADERS
+    )
     assert response.status_code == 200
     assert response.json() == json_after(add_seed, "RESPONSEEXAMPLE")
 
@@ -82,8 +82,13 @@ async def test_sip_add_and_query_exactly_as_the_seeds(http: httpx.AsyncClient) -
 @pytest.mark.usefixtures("vendor_account")
 async def test_php_sample_body_with_string_numbers(http: httpx.AsyncClient) -> None:
     # The PHP sample sends every number as a string: "quantity": "{{quantity}}", "current": "{{current}}".
-    body = {"groupName": "phpGroup", "phoneName": "php", "quantity": "2", "displayNum": "861000000",
-            "appId": VENDOR_APP}
+    body = {
+        "groupName": "phpGroup",
+        "phoneName": "php",
+        "quantity": "2",
+        "displayNum": "861000000",
+        "appId": VENDOR_APP,
+    }
     assert (await http.post("/voice/sipAdd", json=body, headers=SEED_HEADERS)).json()["status"] == "0"
     query = {"current": "1", "size": "20", "params": {"appId": VENDOR_APP}}
     assert (await http.post("/voice/sipQuery", json=query, headers=SEED_HEADERS)).json()["data"]["total"] == 2

@@ -11,7 +11,9 @@ from tests.conftest import Customer
 @pytest.fixture
 async def client(platform: Platform, customer: Customer):
     transport = httpx.ASGITransport(app=build_app(platform), client=("127.0.0.1", 40000))
-    async with AsyncClient("http://sipline.test", customer.api_key, customer.api_secret, transport=transport) as sdk:
+    async with AsyncClient(
+        "http://sipline.test", customer.api_key, customer.api_secret, transport=transport
+    ) as sdk:
         yield sdk
 
 

@@ -27,8 +27,14 @@ async def test_creates_named_phones_with_credentials(api: Api) -> None:
 async def test_accepts_numbers_sent_as_strings(api: Api) -> None:
     reply = await api.post(
         "sipAdd",
-        {"groupName": "grp1", "phoneName": "desk", "quantity": "2", "displayNum": 8613800000, "appId": api.customer.app_id,
-         "unknownField": "ignored"},
+        {
+            "groupName": "grp1",
+            "phoneName": "desk",
+            "quantity": "2",
+            "displayNum": 8613800000,
+            "appId": api.customer.app_id,
+            "unknownField": "ignored",
+        },
     )
     assert reply["status"] == "0"
     assert (await api.query())["data"]["total"] == 2  # type: ignore[index]
@@ -57,8 +63,13 @@ async def test_accepts_numbers_sent_as_strings(api: Api) -> None:
     ],
 )
 async def test_invalid_fields_are_named(api: Api, change: dict[str, object], field: str) -> None:
-    body = {"groupName": "sipGroup", "phoneName": "sip", "quantity": 3, "displayNum": "861000000",
-            "appId": api.customer.app_id} | change
+    body = {
+        "groupName": "sipGroup",
+        "phoneName": "sip",
+        "quantity": 3,
+        "displayNum": "861000000",
+        "appId": api.customer.app_id,
+    } | change
     reply = await api.post("sipAdd", body)
     assert reply["status"] == "-22"
     assert str(reply["reason"]).startswith(field)
@@ -68,8 +79,13 @@ async def test_invalid_fields_are_named(api: Api, change: dict[str, object], fie
 
 @pytest.mark.parametrize("missing", ["groupName", "phoneName", "quantity", "displayNum", "appId"])
 async def test_missing_fields_are_named(api: Api, missing: str) -> None:
-    body = {"groupName": "sipGroup", "phoneName": "sip", "quantity": 3, "displayNum": "861000000",
-            "appId": api.customer.app_id}
+    body = {
+        "groupName": "sipGroup",
+        "phoneName": "sip",
+        "quantity": 3,
+        "displayNum": "861000000",
+        "appId": api.customer.app_id,
+    }
     del body[missing]
     reply = await api.post("sipAdd", body)
     assert (reply["status"], reply["reason"]) == ("-22", f"{missing} is required")

@@ -46,8 +46,16 @@ async def test_empty_app(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("current", "size", "field"),
-    [(0, 10, "current"), (-1, 10, "current"), (1, 0, "size"), (1, 101, "size"), (None, 10, "current"),
-     ("", 10, "current"), (1, "ten", "size"), (1.5, 10, "current")],
+    [
+        (0, 10, "current"),
+        (-1, 10, "current"),
+        (1, 0, "size"),
+        (1, 101, "size"),
+        (None, 10, "current"),
+        ("", 10, "current"),
+        (1, "ten", "size"),
+        (1.5, 10, "current"),
+    ],
 )
 async def test_bad_paging(api: Api, current: object, size: object, field: str) -> None:
     reply = await api.query(current, size)
@@ -72,7 +80,9 @@ async def test_bad_params(api: Api, body: dict[str, object], reason: str) -> Non
 
 async def test_reset_gives_a_new_password(phones_30: Api) -> None:
     before = (await phones_30.query(1, 1))["data"]["records"][0]  # type: ignore[index]
-    reply = await phones_30.post("sipReset", {"account": before["account"], "appId": phones_30.customer.app_id})
+    reply = await phones_30.post(
+        "sipReset", {"account": before["account"], "appId": phones_30.customer.app_id}
+    )
     assert reply["status"] == "0"
     new_password = reply["data"]
     assert isinstance(new_password, str) and len(new_password) == 8 and new_password != before["password"]

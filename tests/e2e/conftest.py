@@ -48,7 +48,9 @@ def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
     with log.open("w") as out:
         process = subprocess.Popen(
             [*SIPLINE, "serve", "--http-port", str(port), "--sip-port", str(free_port())],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:

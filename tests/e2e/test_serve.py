@@ -24,8 +24,13 @@ def test_operator_and_customer_flow(served: Served) -> None:
             client.sip_add(app_id, "salesDesk", "sales", 3, "861000000")
         assert caught.value.status == "-20"
 
-    creds = {**served.env, "SIPLINE_BASE_URL": served.base_url, "SIPLINE_API_KEY": api_key,
-             "SIPLINE_API_SECRET": api_secret, "SIPLINE_APP_ID": app_id}
+    creds = {
+        **served.env,
+        "SIPLINE_BASE_URL": served.base_url,
+        "SIPLINE_API_KEY": api_key,
+        "SIPLINE_API_SECRET": api_secret,
+        "SIPLINE_APP_ID": app_id,
+    }
     served.env.update(creds)
     listed = json.loads(served.sipline("phones", "list", "--json").stdout)
     assert [p["account"] for p in listed] == [p.account for p in phones]
@@ -33,15 +38,29 @@ def test_operator_and_customer_flow(served: Served) -> None:
     assert table[0].split() == ["group", "phone", "account", "password", "displayNum"]
     assert len(table) == 2 + 3
 
-    added = json.loads(served.sipline("phones", "add", "--group", "supportDesk", "--name", "support",
-                                      "--quantity", "2", "--display-num", "8613800000", "--json").stdout)
+    added = json.loads(
+        served.sipline(
+            "phones",
+            "add",
+            "--group",
+            "supportDesk",
+            "--name",
+            "support",
+            "--quantity",
+            "2",
+            "--display-num",
+            "8613800000",
+            "--json",
+        ).stdout
+    )
     assert [p["phoneName"] for p in added] == ["support-1", "support-2"]
 
     reset = json.loads(served.sipline("phones", "reset", "--account", phones[0].account, "--json").stdout)
     assert reset["account"] == phones[0].account and reset["password"] != phones[0].password
 
-    failed = served.sipline("phones", "add", "--group", "supportDesk", "--name", "x", "--display-num", "123",
-                            check=False)
+    failed = served.sipline(
+        "phones", "add", "--group", "supportDesk", "--name", "x", "--display-num", "123", check=False
+    )
     assert failed.returncode != 0
     assert "[-22] displayNum" in failed.stderr
 
@@ -65,6 +84,10 @@ def test_openapi_documents_the_voice_api(served: Served) -> None:
 def test_raw_http_errors_are_envelopes(served: Served) -> None:
     response = httpx.post(f"{served.base_url}/voice/sipAdd", content=b"{}")
     assert response.status_code == 200
-    assert response.json() == {"status": "-1", "reason": "missing header: Api-Key, Timestamp, Sign", "data": None}
+    assert response.json() == {
+        "status": "-1",
+        "reason": "missing header: Api-Key, Timestamp, Sign",
+        "data": None,
+    }
     response = httpx.get(f"{served.base_url}/nowhere")
     assert (response.status_code, response.json()["status"]) == (404, "-22")

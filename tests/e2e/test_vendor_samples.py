@@ -26,11 +26,14 @@ def php_sample(endpoint: str) -> str:
     return text[start:end]
 
 
-def run_php(served: Served, tmp_path: Path, endpoint: str, api_key: str, api_secret: str,
-            values: dict[str, str]) -> dict[str, object]:
+def run_php(
+    served: Served, tmp_path: Path, endpoint: str, api_key: str, api_secret: str, values: dict[str, str]
+) -> dict[str, object]:
     php = require("php")
     source = php_sample(endpoint).replace(VENDOR_BASE, served.base_url)
-    source = source.replace('"your api key"', json.dumps(api_key)).replace('"your api secret"', json.dumps(api_secret))
+    source = source.replace('"your api key"', json.dumps(api_key)).replace(
+        '"your api secret"', json.dumps(api_secret)
+    )
     source = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], source)
     script = tmp_path / f"{endpoint}.php"
     script.write_text("<?php\n" + source + "\n")
@@ -44,8 +47,15 @@ def test_php_samples_work_unchanged(served: Served, tmp_path: Path) -> None:
     account = served.admin_json("account", "create")
     key, secret = str(account["apiKey"]), str(account["apiSecret"])
     app_id = str(served.admin_json("app", "create", "--api-key", key)["appId"])
-    values = {"appId": app_id, "groupName": "phpGroup", "phoneName": "php", "quantity": "30",
-              "displayNum": "861000000", "current": "1", "size": "20"}
+    values = {
+        "appId": app_id,
+        "groupName": "phpGroup",
+        "phoneName": "php",
+        "quantity": "30",
+        "displayNum": "861000000",
+        "current": "1",
+        "size": "20",
+    }
 
     added = run_php(served, tmp_path, "sipAdd", key, secret, values)
     assert added == {"status": "0", "reason": "success", "data": None}

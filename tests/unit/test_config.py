@@ -10,7 +10,11 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert (settings.host, settings.http_port, settings.sip_port, settings.timestamp_window) == (
-        "127.0.0.1", 8080, 5060, 300)
+        "127.0.0.1",
+        8080,
+        5060,
+        300,
+    )
     assert settings.effective_database_url.startswith("sqlite:///")
     assert settings.effective_database_url.endswith("sipline-data/sipline.db")
 
@@ -35,7 +39,11 @@ def test_file_may_use_a_sipline_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("http_port = 70000\n", "http_port"), ("nonsense_key = 1\n", "nonsense_key"), ("http_port = [\n", "cannot read")],
+    [
+        ("http_port = 70000\n", "http_port"),
+        ("nonsense_key = 1\n", "nonsense_key"),
+        ("http_port = [\n", "cannot read"),
+    ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "sipline.toml"

@@ -24,7 +24,9 @@ def test_display_num_accepted(value: str) -> None:
     assert validation.display_num(value) == value
 
 
-@pytest.mark.parametrize("value", ["123456", "86100000000001", "86-1000000", "８６１０００００", "", "+8610000000"])
+@pytest.mark.parametrize(
+    "value", ["123456", "86100000000001", "86-1000000", "８６１０００００", "", "+8610000000"]
+)
 def test_display_num_refused(value: str) -> None:
     with pytest.raises(ValueError):
         validation.display_num(value)
