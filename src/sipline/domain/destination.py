@@ -1,0 +1,21 @@
+"""Where a callee number goes, as the API's `code`: "Country(Region)", from libphonenumber's data."""
+
+import phonenumbers
+from phonenumbers import carrier, geocoder
+
+UNKNOWN = "Unknown"
+
+
+def destination_code(callee: str, language: str = "en") -> str:
+    """E.g. "Afghanistan(Kandahar)"; the region falls back to the mobile carrier, then is left out."""
+    try:
+        number = phonenumbers.parse("+" + callee.lstrip("+"), None)
+    except phonenumbers.NumberParseException:
+        return UNKNOWN
+    country = geocoder.country_name_for_number(number, language)
+    if not country:
+        return UNKNOWN
+    region = geocoder.description_for_number(number, language)
+    if not region or region == country:
+        region = carrier.name_for_number(number, language)
+    return f"{country}({region})" if region else country

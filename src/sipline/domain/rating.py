@@ -1,0 +1,96 @@
+"""Rating of calls (after CGRateS): rate decks by longest prefix, billing periods, exact money.
+
+The one rounding point of the platform is `round_money`: half-up to 4 decimals, applied once to
+each final amount (cost, base cost, settlement), never to intermediate values.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+MONEY_QUANTUM = Decimal("0.0001")
+
+
+def round_money(amount: Decimal) -> Decimal:
+    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    """"20+20": an answered call bills at least `first` seconds, then in steps of `next`."""
+
+    first: int
+    next: int
+
+    @classmethod
+    def parse(cls, text: str) -> "BillingPeriod":
+        first, plus, step = text.strip().partition("+")
+        if not plus or not first.isdigit() or not step.isdigit() or int(first) < 1 or int(step) < 1:
+            raise ValueError(f"billing period {text!r} is not of the form FIRST+NEXT (seconds, e.g. 20+20)")
+        return cls(int(first), int(step))
+
+    def __str__(self) -> str:
+        return f"{self.first}+{self.next}"
+
+    def charged_seconds(self, duration: int, answered: bool) -> int:
+        if not answered:
+            return 0
+        if duration < 0:
+            raise ValueError("a call cannot last a negative time")
+        return self.first + math.ceil(max(0, duration - self.first) / self.next) * self.next
+
+
+@dataclass(frozen=True)
+class Rate:
+    prefix: str
+    per_minute: Decimal
+    period: BillingPeriod
+
+
+@dataclass(frozen=True)
+class Charge:
+    charged_seconds: int
+    cost: Decimal
+
+
+def charge(rate: Rate, duration: int, answered: bool) -> Charge:
+    seconds = rate.period.charged_seconds(duration, answered)
+    return Charge(seconds, round_money(rate.per_minute * seconds / 60))
+
+
+class RateDeck:
+    """Destination prefixes (digits) to rates; the longest matching prefix wins."""
+
+    def __init__(self, rates: list[Rate]) -> None:
+        self._by_prefix: dict[str, Rate] = {}
+        for rate in rates:
+            if not rate.prefix.isdigit():
+                raise ValueError(f"rate prefix {rate.prefix!r} must be digits")
+            if rate.per_minute < 0:
+                raise ValueError(f"rate for {rate.prefix} must not be negative")
+            if rate.prefix in self._by_prefix:
+                raise ValueError(f"prefix {rate.prefix} appears twice")
+            self._by_prefix[rate.prefix] = rate
+        self._longest = max((len(p) for p in self._by_prefix), default=0)
+
+    def find(self, number: str) -> Rate | None:
+        for length in range(min(len(number), self._longest), 0, -1):
+            rate = self._by_prefix.get(number[:length])
+            if rate is not None:
+                return rate
+        return None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Amounts in the customer's quote currency, for accounts that do not quote in USD."""
+
+    settle_rate: Decimal
+    settle_pay: Decimal
+
+
+def settle(rate_per_minute: Decimal, cost: Decimal, quote_exchange: Decimal) -> Settlement:
+    """settleRate = rate / quoteExchange, settlePay = cost / quoteExchange (1.2 / 0.938 = 1.2793)."""
+    if quote_exchange <= 0:
+        raise ValueError("quote exchange must be positive")
+    return Settlement(round_money(rate_per_minute / quote_exchange), round_money(cost / quote_exchange))
