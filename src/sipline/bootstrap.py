@@ -2,17 +2,21 @@
 
 import logging
 import secrets
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sipline.config import Settings
+from sipline.config import ConfigError, Settings
 from sipline.services.auth import AuthService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
+from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
+from sipline.sip import SipServer, SipServerConfig
+from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head
 from sipline.store.secretbox import SecretBox
@@ -26,6 +30,7 @@ class Platform:
     engine: AsyncEngine
     admin_token: str
     directory: Directory
+    bindings: PersistentBindingStore
     auth: AuthService
     phones: PhoneService
     tenancy: TenancyService
@@ -47,15 +52,49 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         await upgrade_to_head(engine)
     sessions = session_factory(engine)
     directory = Directory(sessions, secrets_box)
+    bindings = PersistentBindingStore(sessions)
     return Platform(
         settings=settings,
         engine=engine,
         admin_token=settings.admin_token or _admin_token_from_file(settings.admin_token_file),
         directory=directory,
+        bindings=bindings,
         auth=AuthService(directory, settings.timestamp_window),
-        phones=PhoneService(sessions, secrets_box, directory),
+        phones=PhoneService(sessions, secrets_box, directory, bindings),
         tenancy=TenancyService(sessions, secrets_box, directory, settings.default_phone_limit),
     )
+
+
+def build_sip_server(platform: Platform) -> SipServer:
+    """The SIP service: registrar for the phones, on the configured ports."""
+    settings = platform.settings
+    return SipServer(
+        SipServerConfig(
+            host=settings.host,
+            port=settings.sip_port,
+            domain=settings.sip_domain,
+            tls_context=_tls_context(settings),
+            tls_port=settings.sip_tls_port,
+            min_expires=settings.sip_min_expires,
+            max_expires=settings.sip_max_expires,
+            default_expires=settings.sip_max_expires,
+        ),
+        credentials=DirectoryCredentials(platform.directory),
+        bindings=platform.bindings,
+    )
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.sip_tls_port is None:
+        return None
+    if settings.sip_tls_certificate is None or settings.sip_tls_private_key is None:
+        raise ConfigError("sip_tls_port needs sip_tls_certificate and sip_tls_private_key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.sip_tls_certificate, settings.sip_tls_private_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the SIP TLS certificate or key: {exc}") from None
+    return context
 
 
 def build_app(platform: Platform) -> FastAPI:

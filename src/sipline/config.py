@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between checks for changes made by other processes (admin CLI, other nodes).",
     )
+    sip_domain: str = Field("sipline.local", description="SIP domain of the phones; also the digest realm.")
+    sip_tls_port: int | None = Field(
+        None, ge=0, le=65535, description="SIP over TLS port (needs a certificate)."
+    )
+    sip_tls_certificate: Path | None = Field(None, description="PEM certificate (chain) for SIP over TLS.")
+    sip_tls_private_key: Path | None = Field(None, description="PEM private key for SIP over TLS.")
+    sip_min_expires: int = Field(60, ge=1, description="Shortest registration accepted (423 below).")
+    sip_max_expires: int = Field(3600, ge=1, description="Longest registration granted.")
+    binding_flush_interval: float = Field(0.2, gt=0, description="Seconds between writes of registrations.")
     log_level: str = Field("INFO", description="Python logging level.")
 
     @property

@@ -1,31 +1,46 @@
 """Running the platform: the HTTP API under uvicorn (and, as they land, the SIP and media planes)."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+import signal
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
 
-from sipline.bootstrap import build_app, build_platform
+from sipline.bootstrap import build_app, build_platform, build_sip_server
 from sipline.config import Settings
 
 log = logging.getLogger("sipline")
 
 
 async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: SIP first (phones re-register quickly), then the HTTP API."""
     platform = await build_platform(settings)
+    sip = build_sip_server(platform)
+    restored = await platform.bindings.load(datetime.now(UTC))
+    bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     try:
-        config = uvicorn.Config(
-            build_app(platform),
-            host=settings.host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            server_header=False,
+        await sip.start()
+        log.info(
+            "SIP listening on %s:%s (udp, tcp); %d registrations restored", settings.host, sip.port, restored
         )
-        server = uvicorn.Server(config)
+        server = _Server(
+            uvicorn.Config(
+                build_app(platform),
+                host=settings.host,
+                port=settings.http_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, server.handle_exit, signum, None)
         background = [
             asyncio.create_task(_announce(server, settings)),
             asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)),
@@ -34,7 +49,20 @@ async def serve(settings: Settings) -> None:
         for task in background:
             task.cancel()
     finally:
+        await sip.stop()
+        bindings_writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bindings_writer  # writes the last registrations before the database closes
         await platform.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal handling: uvicorn re-raises SIGTERM once it has stopped, which would
+    kill the process before the SIP side stops and the last registrations are written."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _announce(server: uvicorn.Server, settings: Settings) -> None:
@@ -59,3 +87,4 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))

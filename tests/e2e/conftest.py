@@ -1,4 +1,4 @@
-"""A real `sipline serve` process on free loopback ports, driven over real HTTP."""
+"""A real `sipline serve` process on free loopback ports, driven over real HTTP and SIP."""
 
 import json
 import os
@@ -6,23 +6,63 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, free_port
+from tests.sip.conftest import free_port as free_sip_port
 
 SIPLINE = [sys.executable, "-m", "sipline"]
 
 
-@dataclass
 class Served:
-    base_url: str
-    data_dir: Path
-    env: dict[str, str]
-    log: Path
+    """One platform (data directory and database) and the server process running it."""
+
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.http_port = free_port()
+        self.sip_port = free_sip_port()
+        self.base_url = f"http://127.0.0.1:{self.http_port}"
+        self.data_dir = tmp_path / "data"
+        self.log = tmp_path / "serve.log"
+        self.env = os.environ | {
+            "SIPLINE_DATA_DIR": str(self.data_dir),
+            "SIPLINE_DATABASE_URL": database_url,
+            "SIPLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SIPLINE_LOG_LEVEL": "DEBUG",
+            "SIPLINE_DIRECTORY_POLL_INTERVAL": "0.1",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [*SIPLINE, "serve", "--http-port", str(self.http_port), "--sip-port", str(self.sip_port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                httpx.get(f"{self.base_url}/openapi.json", timeout=1)
+                return
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, self.log.read_text()
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            assert self.process.wait(timeout=15) == 0, self.log.read_text()[-3000:]
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process = None
 
     def sipline(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -36,38 +76,9 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
-    port = free_port()
-    data_dir = tmp_path / "data"
-    env = os.environ | {
-        "SIPLINE_DATA_DIR": str(data_dir),
-        "SIPLINE_DATABASE_URL": database_url,
-        "SIPLINE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "SIPLINE_LOG_LEVEL": "DEBUG",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*SIPLINE, "serve", "--http-port", str(port), "--sip-port", str(free_port())],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    server = Served(tmp_path, database_url)
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                httpx.get(f"{base_url}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield Served(base_url, data_dir, env, log)
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        server.stop()

@@ -22,8 +22,13 @@ class PageData(BaseModel, Generic[T]):
 
 
 class PhoneRecord(BaseModel):
+    """The vendor's five fields, then sipline's registration state."""
+
     groupName: str
     phoneName: str
     account: str
     password: str
     displayNum: str
+    registered: bool = Field(description="sipline: the phone has a live SIP registration.")
+    registrationExpires: str | None = Field(description="sipline: registration end (ISO 8601), or null.")
+    userAgent: str | None = Field(description="sipline: User-Agent of the registered phone, or null.")

@@ -1,7 +1,7 @@
 """Customer use cases for SIP phones: sipAdd, sipQuery and sipReset."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,17 +15,27 @@ from sipline.domain.status import Status
 from sipline.services.auth import Caller
 from sipline.services.directory import Directory, bump_version
 from sipline.services.unit_of_work import UnitOfWork
+from sipline.sip.bindings import Binding
 from sipline.store.models import App, Phone, PhoneGroup
 from sipline.store.secretbox import SecretBox
 
 
+class Registrations(Protocol):
+    def latest(self, account: str, now: datetime) -> Binding | None: ...
+
+
 class PhoneService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, directory: Directory
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        secrets: SecretBox,
+        directory: Directory,
+        registrations: Registrations,
     ) -> None:
         self._sessions = sessions
         self._secrets = secrets
         self._directory = directory
+        self._registrations = registrations
 
     async def add_group(self, caller: Caller, app_id: str, group: NewPhoneGroup) -> None:
         """Create the group and all its phones, or nothing."""
@@ -68,8 +78,23 @@ class PhoneService:
         phones = await self._directory.app_phones(app_id)
         if phones is None or phones.account_id != caller.account_id:
             raise _not_owned(app_id)
-        records = list(phones.records[page.offset : page.offset + page.size])
+        now = datetime.now(UTC)
+        records = [
+            record | self._registration_state(record["account"], now)
+            for record in phones.records[page.offset : page.offset + page.size]
+        ]
         return Page(records=records, total=len(phones.records), request=page)
+
+    def _registration_state(self, account: str, now: datetime) -> dict[str, Any]:
+        """Fields sipline adds to the vendor's phone record: registered or not, until when, as what."""
+        binding = self._registrations.latest(account, now)
+        if binding is None:
+            return {"registered": False, "registrationExpires": None, "userAgent": None}
+        return {
+            "registered": True,
+            "registrationExpires": binding.expires_at.isoformat(timespec="seconds"),
+            "userAgent": binding.user_agent,
+        }
 
     async def reset_password(self, caller: Caller, app_id: str, account: str) -> str:
         password = ids.new_sip_password()

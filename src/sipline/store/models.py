@@ -108,3 +108,24 @@ class DirectoryVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SipBinding(Base):
+    """A registered contact of a phone, persisted so that registrations survive a restart."""
+
+    __tablename__ = "sip_bindings"
+    __table_args__ = (UniqueConstraint("account", "contact", name="uq_sip_bindings_account_contact"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(32), index=True)
+    contact: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    call_id: Mapped[str] = mapped_column(String(256))
+    cseq: Mapped[int] = mapped_column(BigInteger)
+    q: Mapped[float | None] = mapped_column(nullable=True)
+    transport: Mapped[str] = mapped_column(String(8))
+    source_host: Mapped[str] = mapped_column(String(64))
+    source_port: Mapped[int] = mapped_column(Integer)
+    local_host: Mapped[str] = mapped_column(String(64))
+    local_port: Mapped[int] = mapped_column(Integer)
+    user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)

@@ -1,0 +1,40 @@
+"""In-memory BindingStore (single process; lost on restart)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sipline.sip.bindings import Binding
+
+
+class MemoryBindingStore:
+    def __init__(self) -> None:
+        self._by_account: dict[str, dict[str, Binding]] = {}
+
+    async def list_bindings(self, account: str) -> list[Binding]:
+        return [replace(b) for b in self._by_account.get(account, {}).values()]
+
+    async def save_binding(self, binding: Binding) -> None:
+        self._by_account.setdefault(binding.account, {})[binding.contact] = replace(binding)
+
+    async def remove_binding(self, account: str, contact: str) -> None:
+        bindings = self._by_account.get(account)
+        if bindings is not None:
+            bindings.pop(contact, None)
+            if not bindings:
+                del self._by_account[account]
+
+    async def remove_all_bindings(self, account: str) -> None:
+        self._by_account.pop(account, None)
+
+    async def purge_expired(self, now: datetime) -> int:
+        removed = 0
+        for account in list(self._by_account):
+            bindings = self._by_account[account]
+            for contact in [c for c, b in bindings.items() if b.expires_at <= now]:
+                del bindings[contact]
+                removed += 1
+            if not bindings:
+                del self._by_account[account]
+        return removed

@@ -1,0 +1,41 @@
+"""Where the registrar gets SIP passwords: a small protocol the platform's database implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A SIP account's secret. ``enabled=False`` (locked customer) fails like a wrong password."""
+
+    username: str
+    password: str
+    enabled: bool = True
+
+
+class CredentialSource(Protocol):
+    """Looked up on every authenticated REGISTER, so resets and locks apply at the next one."""
+
+    async def lookup(self, username: str) -> Credential | None:
+        """The credential, or None for an unknown user."""
+        ...
+
+
+class StaticCredentialSource:
+    """In-memory credentials (tests, development); mutate ``credentials`` to reset or lock."""
+
+    def __init__(self, credentials: Mapping[str, str | Credential] | None = None) -> None:
+        self.credentials: dict[str, Credential] = {}
+        for username, value in (credentials or {}).items():
+            self.set(username, value)
+        self.lookups = 0
+
+    def set(self, username: str, value: str | Credential) -> None:
+        self.credentials[username] = value if isinstance(value, Credential) else Credential(username, value)
+
+    async def lookup(self, username: str) -> Credential | None:
+        self.lookups += 1
+        return self.credentials.get(username)

@@ -1,0 +1,202 @@
+"""The SIP service of the platform: transport + transactions + registrar on one host:port.
+
+server = SipServer(SipServerConfig(host="0.0.0.0", port=5060, domain="sip.example.com"),
+                   credentials=my_credential_source, bindings=my_binding_store)
+await server.start()
+...
+await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from sipline.sip.ban import AuthFailureTracker, BanPolicy
+from sipline.sip.bindings import Binding, BindingStore
+from sipline.sip.credentials import CredentialSource
+from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipRequest, SipResponse
+from sipline.sip.registrar import Registrar, RegistrarConfig
+from sipline.sip.transaction import ClientTransaction, ServerTransaction, TimerConfig, TransactionLayer
+from sipline.sip.transport import Flow, SipTransportLayer
+
+log = logging.getLogger(__name__)
+
+ALLOWED_METHODS = "REGISTER, OPTIONS, ACK, CANCEL"
+_KNOWN_METHODS = frozenset(
+    {
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+        "REFER",
+        "MESSAGE",
+        "UPDATE",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SipServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 5060  # UDP and TCP; 0 lets the OS choose (see SipServer.port)
+    domain: str = "sipline.local"  # also the digest realm
+    advertised_host: str | None = None  # for our Via/Contact when host is 0.0.0.0 or behind NAT
+    tls_context: ssl.SSLContext | None = None
+    tls_port: int | None = None
+    min_expires: int = 60
+    max_expires: int = 3600
+    default_expires: int = 3600
+    nonce_lifetime: float = 300.0
+    nonce_secret: bytes | None = None
+    digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
+    md5_only_user_agents: tuple[str, ...] = ("baresip", "sipp")  # see RegistrarConfig
+    ban: BanPolicy = field(default_factory=BanPolicy)
+    timers: TimerConfig = field(default_factory=TimerConfig)
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    tcp_partial_message_timeout: float = 32.0  # close TCP/TLS peers that never finish a message
+    purge_interval: float = 60.0  # how often expired bindings are deleted from the store
+    user_agent: str = "sipline"
+
+
+class SipServer:
+    def __init__(
+        self, config: SipServerConfig, credentials: CredentialSource, bindings: BindingStore
+    ) -> None:
+        self.config = config
+        self.failures = AuthFailureTracker(config.ban)
+        self.registrar = Registrar(
+            RegistrarConfig(
+                realm=config.domain,
+                min_expires=config.min_expires,
+                max_expires=config.max_expires,
+                default_expires=config.default_expires,
+                nonce_lifetime=config.nonce_lifetime,
+                nonce_secret=config.nonce_secret,
+                algorithms=config.digest_algorithms,
+                md5_only_user_agents=config.md5_only_user_agents,
+                ban=config.ban,
+            ),
+            credentials,
+            bindings,
+            failures=self.failures,
+        )
+        self.transport = SipTransportLayer(
+            config.host,
+            config.port,
+            self._on_message,
+            ssl_context=config.tls_context,
+            tls_port=config.tls_port,
+            max_message_size=config.max_message_size,
+            is_blocked=self._drop_banned,
+            partial_message_timeout=config.tcp_partial_message_timeout,
+            advertised_host=config.advertised_host,
+        )
+        self.transactions = TransactionLayer(self.transport, self._on_request, timers=config.timers)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._purger: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
+
+    async def start(self) -> None:
+        await self.transport.start()
+        self._purger = asyncio.create_task(self._purge_loop())
+        log.info("SIP server listening on %s:%d (udp+tcp)", self.config.host, self.port)
+
+    async def stop(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.transactions.close()
+        await self.transport.stop()
+
+    async def bindings_for(self, account: str) -> list[Binding]:
+        """The account's current registrations (with the flow to reach each phone)."""
+        return await self.registrar.bindings_for(account)
+
+    def send_request(
+        self,
+        request: SipRequest,
+        flow: Flow,
+        *,
+        on_provisional: Callable[[SipResponse], None] | None = None,
+    ) -> ClientTransaction:
+        """Send a request in a new client transaction, e.g. to a phone via ``binding.flow()``.
+
+        A top Via (fresh branch) is added; ``await tx.final_response()`` for the answer.
+        """
+        return self.transactions.send_request(request, flow, on_provisional=on_provisional)
+
+    # -- dispatch ----------------------------------------------------------------------
+    def _drop_banned(self, source_ip: str) -> bool:
+        return not self.config.ban.answer_banned and self.failures.is_banned(source_ip)
+
+    def _on_message(self, message: SipRequest | SipResponse, flow: Flow) -> None:
+        self.transactions.receive(message, flow)
+
+    def _on_request(self, tx: ServerTransaction) -> None:
+        request = tx.request
+        if self.failures.is_banned(tx.flow.remote_addr[0]):
+            tx.reply(403)  # only reached when the policy answers banned sources
+            return
+        if not request.request_uri.is_sip:
+            tx.reply(416)
+            return
+        require = [r for r in request.headers("Require") if r]
+        if require and request.method not in ("ACK", "CANCEL"):
+            tx.reply(420, headers=[("Unsupported", ", ".join(require))])
+            return
+        method = request.method
+        if method == "REGISTER":
+            creds = self.registrar.screen(tx)  # challenges are answered here, without a task
+            if creds is not None:
+                self._spawn(self.registrar.handle_register(tx, creds))
+        elif method == "OPTIONS":
+            tx.reply(
+                200,
+                headers=[
+                    ("Allow", ALLOWED_METHODS),
+                    ("Accept", "application/sdp"),
+                    ("Server", self.config.user_agent),
+                ],
+            )
+        elif method in _KNOWN_METHODS:
+            tx.reply(405, headers=[("Allow", ALLOWED_METHODS)])
+        else:
+            tx.reply(501)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SIP request handler failed", exc_info=task.exception())
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.purge_interval)
+            try:
+                await self.registrar.purge_expired()
+            except Exception:
+                log.exception("purging expired bindings failed")

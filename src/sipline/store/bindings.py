@@ -1,0 +1,132 @@
+"""Registrations that survive a restart: bindings served from memory, written behind to the database.
+
+Every REGISTER changes a binding, and the registrar must answer thousands a second; a database write
+per REGISTER cannot keep up. So the registrar reads and writes the in-memory store, and a flusher
+writes what changed to `sip_bindings` in one transaction every `flush_interval` (default 0.2 s) and
+at shutdown. A crash loses at most that much: the phones' next REGISTER brings it back.
+"""
+
+import asyncio
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sipline.sip.bindings import Binding
+from sipline.sip.bindings_memory import MemoryBindingStore
+from sipline.store.models import SipBinding
+
+log = logging.getLogger("sipline.bindings")
+_Key = tuple[str, str]
+
+
+class PersistentBindingStore(MemoryBindingStore):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+        self._dirty: set[_Key] = set()
+
+    async def load(self, now: datetime) -> int:
+        """Read the bindings that have not expired yet (at start); returns how many."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(SipBinding).where(SipBinding.expires_at > now))).all()
+        for row in rows:
+            await super().save_binding(_binding(row))
+        return len(rows)
+
+    async def save_binding(self, binding: Binding) -> None:
+        await super().save_binding(binding)
+        self._dirty.add((binding.account, binding.contact))
+
+    async def remove_binding(self, account: str, contact: str) -> None:
+        await super().remove_binding(account, contact)
+        self._dirty.add((account, contact))
+
+    async def remove_all_bindings(self, account: str) -> None:
+        self._dirty.update((account, b.contact) for b in await self.list_bindings(account))
+        await super().remove_all_bindings(account)
+
+    async def purge_expired(self, now: datetime) -> int:
+        removed = await super().purge_expired(now)
+        async with self._sessions() as session:
+            await session.execute(delete(SipBinding).where(SipBinding.expires_at <= now))
+            await session.commit()
+        return removed
+
+    def latest(self, account: str, now: datetime) -> Binding | None:
+        """The account's live binding that expires last, without copying (hot path of sipQuery)."""
+        found = self._by_account.get(account)
+        if not found:
+            return None
+        live = [binding for binding in found.values() if binding.expires_at > now]
+        return max(live, key=lambda binding: binding.expires_at) if live else None
+
+    async def flush(self) -> int:
+        """Write every binding changed since the last flush; returns how many keys were written."""
+        if not self._dirty:
+            return 0
+        keys, self._dirty = list(self._dirty), set()
+        current: list[Binding] = []
+        for account, contact in keys:
+            current += [b for b in await self.list_bindings(account) if b.contact == contact]
+        try:
+            async with self._sessions() as session:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    await session.execute(
+                        delete(SipBinding).where(tuple_(SipBinding.account, SipBinding.contact).in_(chunk))
+                    )
+                session.add_all(_row(binding) for binding in current)
+                await session.commit()
+        except Exception:
+            self._dirty.update(keys)  # written next time; nothing is dropped on a database hiccup
+            raise
+        return len(keys)
+
+    async def run(self, flush_interval: float) -> None:
+        """Flush until cancelled (then flush once more)."""
+        try:
+            while True:
+                await asyncio.sleep(flush_interval)
+                try:
+                    await self.flush()
+                except Exception:
+                    log.warning("writing registrations to the database failed; retrying", exc_info=True)
+        finally:
+            await self.flush()
+
+
+def _row(binding: Binding) -> SipBinding:
+    return SipBinding(
+        account=binding.account,
+        contact=binding.contact,
+        expires_at=binding.expires_at,
+        call_id=binding.call_id,
+        cseq=binding.cseq,
+        q=binding.q,
+        transport=binding.transport,
+        source_host=binding.source_host,
+        source_port=binding.source_port,
+        local_host=binding.local_host,
+        local_port=binding.local_port,
+        user_agent=binding.user_agent,
+    )
+
+
+def _binding(row: SipBinding) -> Binding:
+    return Binding(
+        account=row.account,
+        contact=row.contact,
+        expires_at=row.expires_at,
+        call_id=row.call_id,
+        cseq=row.cseq,
+        q=row.q,
+        transport=row.transport,
+        source_host=row.source_host,
+        source_port=row.source_port,
+        local_host=row.local_host,
+        local_port=row.local_port,
+        connection_id=None,  # connections do not survive a restart; the source address still does
+        user_agent=row.user_agent,
+    )

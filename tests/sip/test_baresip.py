@@ -1,0 +1,149 @@
+"""baresip (a real softphone) registering to the in-process SipServer over UDP and TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sipline.sip.bindings import Binding
+from sipline.sip.bindings_memory import MemoryBindingStore
+from sipline.sip.credentials import StaticCredentialSource
+from sipline.sip.message import SipRequest
+from sipline.sip.server import SipServer, SipServerConfig
+from sipline.sip.transaction import new_tag
+from tests.sip.conftest import BARESIP, PEERS, free_port, need
+
+pytestmark = pytest.mark.interop
+
+
+class Baresip:
+    """One headless baresip with its own config dir and ports; killed (not quit) at the end."""
+
+    def __init__(self, workdir: Path, account_line: str) -> None:
+        self.dir = workdir
+        self.ctrl_port = free_port()
+        rtp = free_port()
+        config = (PEERS / "baresip" / "config").read_text()
+        replaced = []
+        for line in config.splitlines():
+            key = line.split()[0] if line.split() else ""
+            if key == "sip_listen":
+                line = f"sip_listen\t\t127.0.0.1:{free_port()}"
+            elif key == "ctrl_tcp_listen":
+                line = f"ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}"
+            elif key == "rtp_ports":
+                line = f"rtp_ports\t\t{rtp}-{rtp + 10}"
+            replaced.append(line)
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config").write_text("\n".join(replaced) + "\n")
+        (workdir / "accounts").write_text(account_line + "\n")
+        self.proc: asyncio.subprocess.Process | None = None
+        self.out = (workdir / "out.log").open("wb")
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            BARESIP, "-f", str(self.dir), stdin=asyncio.subprocess.DEVNULL,
+            stdout=self.out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    async def command(self, command: str) -> None:
+        _, writer = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
+        payload = json.dumps({"command": command, "params": "", "token": "t"}).encode()
+        writer.write(str(len(payload)).encode() + b":" + payload + b",")
+        await writer.drain()
+        writer.close()
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            await self.proc.wait()
+        self.out.close()
+
+    def log(self) -> str:
+        return (self.dir / "out.log").read_text(errors="replace")[-2000:]
+
+
+async def wait_for(predicate: object, timeout: float) -> bool:
+    assert callable(predicate)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SipServer]:
+    need(BARESIP)
+    credentials = StaticCredentialSource({"alice": "secret1", "bob": "secret2"})
+    srv = SipServer(SipServerConfig(host="127.0.0.1", port=0, domain="sipline.test"), credentials,
+                    MemoryBindingStore())  # fmt: skip
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_baresip_registers_and_unregisters(server: SipServer, tmp_path: Path, transport: str) -> None:
+    suffix = ";transport=tcp" if transport == "tcp" else ""
+    phone = Baresip(tmp_path / "alice", f"<sip:alice@127.0.0.1:{server.port}{suffix}>;auth_pass=secret1;"
+                                        "answermode=auto;regint=300")  # fmt: skip
+    await phone.start()
+    try:
+        bindings: list[Binding] = []
+
+        async def registered() -> bool:
+            bindings[:] = await server.bindings_for("alice")
+            return bool(bindings)
+
+        assert await wait_for(registered, 10), phone.log()
+        binding = bindings[0]
+        assert binding.transport == transport
+        assert binding.contact.startswith("sip:alice-") or binding.contact.startswith("sip:alice@")
+        assert "baresip" in (binding.user_agent or "")
+        assert 250 <= binding.remaining_seconds(datetime.now(UTC)) <= 300  # regint=300
+        if transport == "tcp":
+            assert binding.connection_id is not None
+            assert server.transport.is_connected(binding.flow())
+        # the platform can reach the phone through the flow it registered on
+        host, port = binding.local_host, binding.local_port
+        options = SipRequest("OPTIONS", binding.contact, [
+            ("Max-Forwards", "70"), ("From", f"<sip:sipline@{host}:{port}>;tag={new_tag()}"),
+            ("To", f"<{binding.contact}>"), ("Call-ID", new_tag()), ("CSeq", "1 OPTIONS"),
+        ])  # fmt: skip
+        answer = await server.send_request(options, binding.flow()).final_response()
+        assert answer.status == 200 and "baresip" in (
+            answer.header("User-Agent") or answer.header("Server") or ""
+        )
+        # a clean quit un-registers (Expires: 0) while the registrar is up
+        await phone.command("quit")
+
+        async def unregistered() -> bool:
+            return not await server.bindings_for("alice")
+
+        assert await wait_for(unregistered, 10), phone.log()
+    finally:
+        await phone.kill()
+
+
+async def test_baresip_with_wrong_password_is_not_registered(server: SipServer, tmp_path: Path) -> None:
+    phone = Baresip(tmp_path / "bob", f"<sip:bob@127.0.0.1:{server.port}>;auth_pass=nope;regint=300")
+    await phone.start()
+    try:
+
+        async def rejected() -> bool:
+            return "403" in phone.log()
+
+        assert await wait_for(rejected, 10), phone.log()
+        assert await server.bindings_for("bob") == []
+    finally:
+        await phone.kill()

@@ -1,0 +1,151 @@
+"""Digest: RFC test vectors, stale/expired nonces, replay, client answering our own challenges."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sipline.sip.digest import (
+    DigestChallenge,
+    DigestClient,
+    DigestCredentials,
+    DigestServer,
+    Verdict,
+    digest_response,
+)
+from sipline.sip.errors import SipParseError
+
+
+def test_rfc7616_and_rfc2617_vectors() -> None:
+    common = dict(
+        username="Mufasa",
+        realm="http-auth@example.org",
+        password="Circle of Life",
+        method="GET",
+        uri="/dir/index.html",
+        nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+        qop="auth",
+        nc="00000001",
+        cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+    )
+    assert digest_response(algorithm="MD5", **common) == "8ca523f5e9506fed4657c9700eebdbec"
+    assert digest_response(algorithm="SHA-256", **common) == (
+        "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+    )
+    assert (
+        digest_response(
+            algorithm="MD5",
+            username="Mufasa",
+            realm="testrealm@host.com",
+            password="Circle Of Life",
+            method="GET",
+            uri="/dir/index.html",
+            nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
+            qop="auth",
+            nc="00000001",
+            cnonce="0a4f113b",
+        )
+        == "6629fae49393a05397450978507c4ef1"
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def server(clock: Clock) -> DigestServer:
+    return DigestServer(realm="sipline.test", secret=b"k" * 32, nonce_lifetime=60, clock=clock)
+
+
+def answer(server: DigestServer, password: str, *, algorithm: str, user: str = "alice") -> DigestCredentials:
+    challenges = [c for c in server.challenges() if f"algorithm={algorithm}," in c]
+    value = DigestClient(user, password).authorization(challenges, "REGISTER", "sip:sipline.test")
+    return DigestCredentials.parse(value)
+
+
+def test_challenges_offer_sha256_first_then_md5(server: DigestServer) -> None:
+    offered = [DigestChallenge.parse(c) for c in server.challenges()]
+    assert [c.algorithm for c in offered] == ["SHA-256", "MD5"]
+    assert all(c.qop == ("auth",) and c.realm == "sipline.test" for c in offered)
+    assert DigestClient("a", "b").choose(server.challenges()).algorithm == "SHA-256"
+
+
+@pytest.mark.parametrize("algorithm", ["SHA-256", "MD5"])
+def test_client_and_server_agree(server: DigestServer, algorithm: str) -> None:
+    creds = answer(server, "s3cret", algorithm=algorithm)
+    assert creds.algorithm == algorithm
+    assert server.precheck(creds) is Verdict.OK
+    assert server.verify(creds, "s3cret", "REGISTER") is Verdict.OK
+    assert server.verify(answer(server, "wrong", algorithm=algorithm), "s3cret", "REGISTER") is Verdict.WRONG
+    assert server.verify(creds, None, "REGISTER") is Verdict.WRONG  # unknown user looks the same
+
+
+def test_replayed_nonce_count_is_refused(server: DigestServer) -> None:
+    creds = answer(server, "pw", algorithm="MD5")
+    assert server.verify(creds, "pw", "REGISTER") is Verdict.OK
+    assert server.verify(creds, "pw", "REGISTER") is Verdict.STALE
+
+
+def test_expired_nonce_is_stale_only_with_right_password(server: DigestServer, clock: Clock) -> None:
+    creds = answer(server, "pw", algorithm="SHA-256")
+    clock.now += 120
+    assert server.precheck(creds) is Verdict.OK
+    assert server.verify(creds, "pw", "REGISTER") is Verdict.STALE
+    assert server.verify(creds, "nope", "REGISTER") is Verdict.WRONG
+    assert all("stale=true" in c for c in server.challenges(stale=True))
+
+
+def test_forged_nonce_and_other_realm_are_rejected_before_lookup(server: DigestServer) -> None:
+    creds = answer(server, "pw", algorithm="MD5")
+    forged = replace(creds, nonce=creds.nonce[:-1] + ("1" if creds.nonce.endswith("0") else "0"))
+    other_realm = replace(creds, realm="evil.test")
+    assert server.precheck(forged) is Verdict.BAD_NONCE
+    assert server.precheck(other_realm) is Verdict.BAD_NONCE
+
+
+def test_rfc2617_no_qop_answer(server: DigestServer) -> None:
+    nonce = server.new_nonce()
+    response = digest_response(
+        algorithm="MD5",
+        username="bob",
+        realm="sipline.test",
+        password="pw",
+        method="REGISTER",
+        uri="sip:sipline.test",
+        nonce=nonce,
+    )
+    creds = DigestCredentials.parse(
+        f'Digest username="bob", realm="sipline.test", nonce="{nonce}", uri="sip:sipline.test", '
+        f'response="{response}"'
+    )
+    assert server.verify(creds, "pw", "REGISTER") is Verdict.OK
+
+
+def test_bad_headers_raise_parse_error() -> None:
+    with pytest.raises(SipParseError):
+        DigestCredentials.parse("NoOneKnowsThisScheme opaque-data=here")
+    with pytest.raises(SipParseError):
+        DigestCredentials.parse('Digest username="x"')
+    with pytest.raises(SipParseError):
+        DigestClient("a", "b").choose(['Digest realm="r", nonce="n", algorithm=SHA-512-256'])
+
+
+def test_replay_table_stays_bounded(server: DigestServer, clock: Clock) -> None:
+    server.max_tracked_nonces = 50
+    for _ in range(200):
+        assert server.verify(answer(server, "pw", algorithm="MD5"), "pw", "REGISTER") is Verdict.OK
+    assert len(server._nc_seen) <= 50
+    clock.now += 61  # everything seen so far belongs to expired nonces
+    assert server.verify(answer(server, "pw", algorithm="MD5"), "pw", "REGISTER") is Verdict.OK
+    assert len(server._nc_seen) == 1
