@@ -21,11 +21,16 @@ async def serve(settings: Settings) -> None:
     platform = await build_platform(settings)
     sip = build_sip_server(platform)
     restored = await platform.bindings.load(datetime.now(UTC))
+    credentials = await platform.directory.preload_sip_credentials()
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     try:
         await sip.start()
         log.info(
-            "SIP listening on %s:%s (udp, tcp); %d registrations restored", settings.host, sip.port, restored
+            "SIP listening on %s:%s (udp, tcp); %d phones, %d registrations restored",
+            settings.host,
+            sip.port,
+            credentials,
+            restored,
         )
         server = _Server(
             uvicorn.Config(
@@ -48,6 +53,8 @@ async def serve(settings: Settings) -> None:
         await server.serve()
         for task in background:
             task.cancel()
+        # Wait for them to unwind: a poll cancelled mid-query must close its session before the engine.
+        await asyncio.gather(*background, return_exceptions=True)
     finally:
         await sip.stop()
         bindings_writer.cancel()

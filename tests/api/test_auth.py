@@ -129,3 +129,17 @@ async def test_changes_by_another_process_are_seen_after_a_poll(
     await other.close()
     assert await platform.directory.refresh_if_changed()
     assert (await status_of(http, customer.headers(), body_for(customer)))[0] == "-13"
+
+
+async def test_sip_credentials_preload_follows_the_phones(api, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    assert (await api.add("deskGroup", "desk", 3))["status"] == "0"
+    records = (await api.query())["data"]["records"]
+    platform.directory.invalidate_all()
+    assert await platform.directory.preload_sip_credentials() == 3
+    for record in records:
+        credential = await platform.directory.sip_credential(record["account"])
+        assert credential is not None and (credential.password, credential.enabled) == (
+            record["password"],
+            True,
+        )
+    assert await platform.directory.sip_credential("0000000000") is None

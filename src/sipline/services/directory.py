@@ -160,6 +160,29 @@ class Directory:
                 self._credentials.popitem(last=False)
         return credential
 
+    async def preload_sip_credentials(self) -> int:
+        """Load every phone's SIP credential (at start: after a restart all phones re-register at
+        once, and a database round trip per REGISTER would slow that storm into retransmissions)."""
+        generation = self._generation
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Phone.account, Phone.password_enc, Account.locked, App.app_id)
+                    .join(App, Phone.app_pk == App.id)
+                    .join(Account, App.account_id == Account.id)
+                    .limit(self._max_credentials)
+                )
+            ).all()
+        loaded = {
+            row.account: SipCredential(
+                row.account, self._secrets.decrypt(row.password_enc), not row.locked, row.app_id
+            )
+            for row in rows
+        }
+        if generation == self._generation:
+            self._credentials.update(loaded)
+        return len(loaded)
+
     # --- invalidation ------------------------------------------------------------------------------
 
     def invalidate_all(self) -> None:
