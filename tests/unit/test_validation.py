@@ -79,3 +79,16 @@ def test_phone_name_prefix_rule_follows_the_generated_names() -> None:
     for prefix, quantity in (("a", 1), ("x" * 30, 10), ("x" * 31, 1)):
         with pytest.raises(ValueError, match="phoneName gives phone names"):
             validation.phone_names(prefix, quantity)
+
+
+def test_generated_sip_passwords() -> None:
+    from sipline.domain import ids
+
+    passwords = [ids.new_sip_password() for _ in range(20_000)]
+    assert all(len(p) == 8 and p.isalnum() and p.isascii() for p in passwords)
+    assert all(
+        any(c.isupper() for c in p) and any(c.islower() for c in p) and any(c.isdigit() for c in p)
+        for p in passwords
+    )
+    assert not any(p.lower().startswith("0x") for p in passwords)  # SIPp reads 0x... as a hex key
+    assert len(set(passwords)) > 19_990

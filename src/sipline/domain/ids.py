@@ -23,11 +23,16 @@ def new_app_id() -> str:
 
 
 def new_sip_password() -> str:
-    """8 characters with at least one lower, one upper and one digit (as the vendor's `LX9FZdF2`)."""
+    """8 characters with at least one lower, one upper and one digit (as the vendor's `LX9FZdF2`).
+
+    Never starting with "0x": SIPp (and some provisioning tools) read such a value as a hex key,
+    so a phone with that password could not authenticate through them.
+    """
     while True:
         candidate = random_token(8)
         if (
-            any(c.islower() for c in candidate)
+            not candidate.lower().startswith("0x")
+            and any(c.islower() for c in candidate)
             and any(c.isupper() for c in candidate)
             and any(c.isdigit() for c in candidate)
         ):
