@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import free_port, pinned, wait_http
 from sipline.domain.signing import compute_sign
 
 HERE = Path(__file__).resolve().parent
@@ -31,29 +31,6 @@ BASELINES = {
 }
 QUERY, ADD = "sipQuery size=100", "sipAdd quantity=50"
 CPU_SERVER, CPU_LOAD = "0", "1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
-
-
-def pinned(command: list[str], cpu: str) -> list[str]:
-    return ["taskset", "-c", cpu, *command] if shutil.which("taskset") else command
 
 
 def wrk(url: str, lua: Path, seconds: int, connections: int, env: dict[str, str]) -> dict[str, float]:
@@ -109,7 +86,7 @@ def main() -> None:
     processes = [server]
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/openapi.json", server)
+        wait_http(f"{base}/openapi.json", server)
         timestamp = str(int(time.time()))
         headers = {
             "Api-Key": key,
@@ -151,7 +128,7 @@ def main() -> None:
             cwd=HERE.parent.parent,
         )
         processes.append(bare)
-        wait_for(f"http://127.0.0.1:{bare_port}/docs", bare)
+        wait_http(f"http://127.0.0.1:{bare_port}/docs", bare)
 
         lua_env = env | {
             "BENCH_HEADERS": json.dumps(headers),

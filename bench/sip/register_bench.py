@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import free_port, wait_http
 from sipline.domain.signing import compute_sign
 
 HERE = Path(__file__).resolve().parent
@@ -36,27 +38,6 @@ REPO = HERE.parents[1]
 PHONES = 1000
 REALM = "sipline.local"
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        return int(udp.getsockname()[1])
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
 
 
 @contextmanager
@@ -74,7 +55,7 @@ def sipline_registrar(workdir: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
     account = admin("account", "create")
     app_id = admin("app", "create", "--api-key", account["apiKey"], "--phone-limit", str(PHONES))["appId"]
-    http_port, sip_port = free_port(), free_port()
+    http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     server = subprocess.Popen(
         ["taskset", "-c", "0", *sipline, "serve", "--http-port", str(http_port), "--sip-port", str(sip_port)],
         env=env,
@@ -130,7 +111,7 @@ def kamailio_registrar(workdir: Path, users: dict[str, str]) -> Iterator[int]:
     )
     connection.commit()
     connection.close()
-    port = free_port()
+    port = free_port(socket.SOCK_DGRAM)
     process = subprocess.Popen(
         ["taskset", "-c", "0", kamailio, "-f", str(HERE / "kamailio" / "kamailio.cfg"),
          "-L", KAMAILIO_MODULES,
@@ -151,9 +132,10 @@ def kamailio_registrar(workdir: Path, users: dict[str, str]) -> Iterator[int]:
 
 def run_step(port: int, rate: int, seconds: float, workdir: Path, csv: Path) -> tuple[int, int, int, float]:
     calls = int(rate * seconds)
+    sipp_port = free_port(socket.SOCK_DGRAM)
     cmd = [
         "taskset", "-c", "1", shutil.which("sipp") or "sipp", f"127.0.0.1:{port}",
-        "-sf", str(HERE / "reg_client_auth.xml"), "-inf", str(csv), "-i", "127.0.0.1", "-p", str(free_port()),
+        "-sf", str(HERE / "reg_client_auth.xml"), "-inf", str(csv), "-i", "127.0.0.1", "-p", str(sipp_port),
         "-m", str(calls), "-r", str(rate), "-l", str(max(rate, 100)), "-buff_size", "4194304",
         "-nostdin", "-timeout", str(int(seconds * 4 + 20)), "-timeout_error",
     ]  # fmt: skip
