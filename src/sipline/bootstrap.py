@@ -52,7 +52,7 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         await upgrade_to_head(engine)
     sessions = session_factory(engine)
     directory = Directory(sessions, secrets_box)
-    bindings = PersistentBindingStore(sessions)
+    bindings = PersistentBindingStore(engine)
     return Platform(
         settings=settings,
         engine=engine,

@@ -143,3 +143,19 @@ async def test_sip_credentials_preload_follows_the_phones(api, platform: Platfor
             True,
         )
     assert await platform.directory.sip_credential("0000000000") is None
+
+
+async def test_own_writes_do_not_flush_the_whole_directory(api, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    assert (await api.add("deskGroup", "desk", 2))["status"] == "0"
+    other_app = await platform.tenancy.create_app(api.customer.api_key)
+    await platform.directory.refresh_if_changed()
+    desk = (await api.query())["data"]["records"][0]
+    cached = await platform.directory.sip_credential(desk["account"])
+    # This process adds phones to another app and resets nothing of the first one's phones:
+    assert (await api.add("otherGroup", "other", 2, appId=other_app.app_id))["status"] == "0"
+    assert not await platform.directory.refresh_if_changed()  # its own write: nothing to drop
+    assert await platform.directory.sip_credential(desk["account"]) is cached  # still served from memory
+    # A reset of that phone is seen at once by this process.
+    reply = await api.post("sipReset", {"account": desk["account"], "appId": api.customer.app_id})
+    credential = await platform.directory.sip_credential(desk["account"])
+    assert credential is not None and credential.password == reply["data"]

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from sipline.bootstrap import Platform
 from sipline.sip.bindings import Binding
 from sipline.store.bindings import PersistentBindingStore
-from sipline.store.database import session_factory
 
 
 def binding(account: str, contact: str, seconds: int, now: datetime, **extra: object) -> Binding:
@@ -29,7 +28,7 @@ def binding(account: str, contact: str, seconds: int, now: datetime, **extra: ob
 
 async def test_flushed_bindings_are_loaded_by_a_new_process(platform: Platform) -> None:
     now = datetime.now(UTC)
-    first = PersistentBindingStore(session_factory(platform.engine))
+    first = PersistentBindingStore(platform.engine)
     await first.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
     await first.save_binding(binding("1000000001", "sip:b@127.0.0.1:5071", 600, now, q=0.5))
     await first.save_binding(binding("1000000002", "sip:c@127.0.0.1:5072", 300, now))
@@ -38,7 +37,7 @@ async def test_flushed_bindings_are_loaded_by_a_new_process(platform: Platform) 
     assert await first.flush() == 4
     assert await first.flush() == 0  # nothing changed since
 
-    second = PersistentBindingStore(session_factory(platform.engine))
+    second = PersistentBindingStore(platform.engine)
     assert await second.load(now) == 2  # the expired one is not brought back
     restored = sorted(await second.list_bindings("1000000001"), key=lambda b: b.contact)
     assert [b.contact for b in restored] == ["sip:a@127.0.0.1:5070", "sip:b@127.0.0.1:5071"]
@@ -53,16 +52,16 @@ async def test_flushed_bindings_are_loaded_by_a_new_process(platform: Platform) 
 
 async def test_refresh_and_unregister_all_are_written(platform: Platform) -> None:
     now = datetime.now(UTC)
-    store = PersistentBindingStore(session_factory(platform.engine))
+    store = PersistentBindingStore(platform.engine)
     await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 60, now))
     await store.flush()
     await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=8))
     await store.flush()
-    reloaded = PersistentBindingStore(session_factory(platform.engine))
+    reloaded = PersistentBindingStore(platform.engine)
     await reloaded.load(now)
     (only,) = await reloaded.list_bindings("1000000001")
     assert only.cseq == 8
     await reloaded.remove_all_bindings("1000000001")
     await reloaded.flush()
-    empty = PersistentBindingStore(session_factory(platform.engine))
+    empty = PersistentBindingStore(platform.engine)
     assert await empty.load(now) == 0

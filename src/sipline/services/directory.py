@@ -68,9 +68,12 @@ class Directory:
         self._auth: dict[str, AuthRecord | None] = {}
         self._apps: OrderedDict[str, AppPhones] = OrderedDict()
         self._credentials: OrderedDict[str, SipCredential] = OrderedDict()
+        # appId -> its phones' accounts in _credentials, so that a change to one app drops only those.
+        self._accounts_by_app: dict[str, set[str]] = {}
         self._max_apps = max_apps
         self._max_credentials = max_credentials
         self._seen_version: int | None = None
+        self._own_versions: set[int] = set()
 
     # --- reads -------------------------------------------------------------------------------------
 
@@ -155,10 +158,15 @@ class Directory:
             account, self._secrets.decrypt(row.password_enc), not row.locked, row.app_id
         )
         if generation == self._generation:
-            self._credentials[account] = credential
-            while len(self._credentials) > self._max_credentials:
-                self._credentials.popitem(last=False)
+            self._remember(credential)
         return credential
+
+    def _remember(self, credential: SipCredential) -> None:
+        self._credentials[credential.account] = credential
+        self._accounts_by_app.setdefault(credential.app_id, set()).add(credential.account)
+        while len(self._credentials) > self._max_credentials:
+            _account, evicted = self._credentials.popitem(last=False)
+            self._accounts_by_app.get(evicted.app_id, set()).discard(evicted.account)
 
     async def preload_sip_credentials(self) -> int:
         """Load every phone's SIP credential (at start: after a restart all phones re-register at
@@ -180,7 +188,8 @@ class Directory:
             for row in rows
         }
         if generation == self._generation:
-            self._credentials.update(loaded)
+            for credential in loaded.values():
+                self._remember(credential)
         return len(loaded)
 
     # --- invalidation ------------------------------------------------------------------------------
@@ -190,18 +199,29 @@ class Directory:
         self._auth.clear()
         self._apps.clear()
         self._credentials.clear()
+        self._accounts_by_app.clear()
+
+    def own_change(self, version: int) -> None:
+        """This process committed `version` (and invalidated what it changed): the watcher skips it."""
+        self._own_versions.add(version)
 
     def invalidate_app(self, app_id: str) -> None:
         self._generation += 1
         self._apps.pop(app_id, None)
-        self._credentials.clear()  # cheap to refill, and an app's phones are not indexed here
+        for account in self._accounts_by_app.pop(app_id, set()):
+            self._credentials.pop(account, None)
 
     async def refresh_if_changed(self) -> bool:
         """Drop everything if any process committed a change since the last look; True if it did."""
         async with self._sessions() as session:
             version = await session.scalar(select(DirectoryVersion.version).where(DirectoryVersion.id == 1))
-        changed = self._seen_version is not None and version != self._seen_version
-        self._seen_version = version
+        seen, self._seen_version = self._seen_version, version
+        if seen is None or version is None or version == seen:
+            return False
+        # Versions this process wrote itself were invalidated precisely when they were written.
+        others = [v for v in range(seen + 1, version + 1) if v not in self._own_versions]
+        self._own_versions = {v for v in self._own_versions if v > version}
+        changed = bool(others) or version < seen
         if changed:
             self.invalidate_all()
         return changed
@@ -216,8 +236,16 @@ class Directory:
             await asyncio.sleep(interval)
 
 
-async def bump_version(session: AsyncSession) -> None:
-    """Part of every write transaction to accounts, apps or phones: tells other processes to reload."""
-    await session.execute(
-        update(DirectoryVersion).where(DirectoryVersion.id == 1).values(version=DirectoryVersion.version + 1)
+async def bump_version(session: AsyncSession) -> int:
+    """Part of every write transaction to accounts, apps or phones: tells other processes to reload.
+
+    Returns the new version, for `Directory.own_change` once the transaction has committed."""
+    version = await session.scalar(
+        update(DirectoryVersion)
+        .where(DirectoryVersion.id == 1)
+        .values(version=DirectoryVersion.version + 1)
+        .returning(DirectoryVersion.version)
     )
+    if version is None:
+        raise RuntimeError("directory_version has no row: the database was not migrated by sipline")
+    return int(version)

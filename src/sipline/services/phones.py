@@ -63,7 +63,7 @@ class PhoneService:
                 )
                 for position, (phone_name, account) in enumerate(names_and_accounts, 1)
             )
-            await bump_version(session)
+            version = await bump_version(session)
             try:
                 await uow.commit()
             except IntegrityError:
@@ -72,6 +72,7 @@ class PhoneService:
                     Status.ALREADY_EXISTS, "groupName or phoneName already exists in this app"
                 ) from None
         self._directory.invalidate_app(app_id)
+        self._directory.own_change(version)
 
     async def query(self, caller: Caller, app_id: str, page: PageRequest) -> Page[dict[str, Any]]:
         """A page of the app's phones as wire records (from the in-memory directory)."""
@@ -112,9 +113,10 @@ class PhoneService:
             )
             if changed.scalar() is None:
                 raise parameter_error(f"account {account!r} is not a phone of app {app_id}")
-            await bump_version(uow.session)
+            version = await bump_version(uow.session)
             await uow.commit()
         self._directory.invalidate_app(app_id)
+        self._directory.own_change(version)
         return password
 
 

@@ -93,9 +93,10 @@ class TenancyService:
         """A write transaction: committed with a directory version bump, then caches dropped."""
         async with UnitOfWork(self._sessions) as uow:
             yield uow.session
-            await bump_version(uow.session)
+            version = await bump_version(uow.session)
             await uow.commit()
         self._directory.invalidate_all()
+        self._directory.own_change(version)
 
     async def create_account(
         self,

@@ -11,8 +11,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Insert, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from sipline.sip.bindings import Binding
 from sipline.sip.bindings_memory import MemoryBindingStore
@@ -23,9 +24,10 @@ _Key = tuple[str, str]
 
 
 class PersistentBindingStore(MemoryBindingStore):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
-        self._sessions = sessions
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine)
         self._dirty: set[_Key] = set()
 
     async def load(self, now: datetime) -> int:
@@ -69,22 +71,20 @@ class PersistentBindingStore(MemoryBindingStore):
             return 0
         keys, self._dirty = list(self._dirty), set()
         # Rows are built now, from the live bindings (no copies), before any await lets them change.
-        rows = [
-            _row(binding)
-            for account, contact in keys
-            if (binding := self._by_account.get(account, {}).get(contact)) is not None
-        ]
+        saved, removed = [], []
+        for account, contact in keys:
+            binding = self._by_account.get(account, {}).get(contact)
+            if binding is None:
+                removed.append({"gone_account": account, "gone_contact": contact})
+            else:
+                saved.append(_row(binding))
         try:
-            async with self._sessions() as session:
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start : start + 500]
-                    await session.execute(
-                        delete(SipBinding).where(tuple_(SipBinding.account, SipBinding.contact).in_(chunk))
-                    )
-                if rows:
-                    # Core executemany: the ORM's unit of work costs the registrar's core far more.
-                    await session.execute(insert(SipBinding), rows)
-                await session.commit()
+            # Core statements run as executemany: the ORM's per-row work would cost the registrar's core.
+            async with self._engine.begin() as connection:
+                if removed:
+                    await connection.execute(_DELETE_ONE, removed)
+                if saved:
+                    await connection.execute(_upsert(connection.dialect.name), saved)
         except Exception:
             self._dirty.update(keys)  # written next time; nothing is dropped on a database hiccup
             raise
@@ -101,6 +101,21 @@ class PersistentBindingStore(MemoryBindingStore):
                     log.warning("writing registrations to the database failed; retrying", exc_info=True)
         finally:
             await self.flush()
+
+
+# Everything _row() writes but the key: what an upsert of a known (account, contact) replaces.
+_UPDATED = tuple(c.name for c in SipBinding.__table__.columns if c.name not in ("id", "account", "contact"))
+_DELETE_ONE = delete(SipBinding).where(
+    SipBinding.account == bindparam("gone_account"), SipBinding.contact == bindparam("gone_contact")
+)
+
+
+def _upsert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT (account, contact) DO UPDATE, in the dialect's own syntax."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SipBinding)
+    changed = {name: statement.excluded[name] for name in _UPDATED}
+    upsert: Insert = statement.on_conflict_do_update(index_elements=["account", "contact"], set_=changed)
+    return upsert
 
 
 def _row(binding: Binding) -> dict[str, Any]:
