@@ -81,3 +81,29 @@ async def test_deeply_nested_json_does_not_crash(api: Api) -> None:
     content = b'{"params": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     status, payload = await raw(api, "POST", "/voice/sipQuery", content)
     assert (status, payload["status"]) == (200, "-22")
+
+
+async def test_unexpected_failure_is_a_system_error_with_a_logged_reference(
+    api: Api,
+    platform,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    from sqlalchemy import update
+
+    from sipline.store.models import Phone
+
+    assert (await api.add("sipGroup", "sip", 1))["status"] == "0"
+    # A stored secret that the configured key cannot open (say, a database restored without its key).
+    async with platform.phones._sessions() as session:
+        await session.execute(update(Phone).values(password_enc="v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        await session.commit()
+    platform.directory.invalidate_all()
+    with caplog.at_level("ERROR", logger="sipline.api"):
+        status, payload = await raw(
+            api, "POST", "/voice/sipQuery", b'{"params": {"appId": "%s"}}' % api.customer.app_id.encode()
+        )
+    assert (status, payload["status"]) == (200, "-18")
+    reference = payload["reason"].removeprefix("system error (ref ").removesuffix(")")
+    assert len(reference) == 12
+    assert reference in caplog.text
+    assert "Traceback" not in payload["reason"]
