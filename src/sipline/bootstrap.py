@@ -13,6 +13,7 @@ from sipline.config import ConfigError, Settings
 from sipline.services.auth import AuthService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
+from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
@@ -33,6 +34,7 @@ class Platform:
     bindings: PersistentBindingStore
     auth: AuthService
     phones: PhoneService
+    records: RecordService
     tenancy: TenancyService
 
     async def close(self) -> None:
@@ -61,6 +63,7 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         bindings=bindings,
         auth=AuthService(directory, settings.timestamp_window),
         phones=PhoneService(sessions, secrets_box, directory, bindings),
+        records=RecordService(sessions, settings.record_retention_days),
         tenancy=TenancyService(sessions, secrets_box, directory, settings.default_phone_limit),
     )
 

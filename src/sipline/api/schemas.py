@@ -64,3 +64,25 @@ class SipQueryRequest(PagedRequest):
 class SipResetRequest(WireModel):
     account: Identifier = Field(description="SIP account of the phone.")
     app_id: Identifier = Field(alias="appId")
+
+
+class WindowParams(WireModel):
+    str_time: str = Field(
+        alias="strTime", description="Start, ISO 8601 with offset: 2022-01-01T00:00:00+08:00."
+    )
+    end_time: str = Field(
+        alias="endTime", description="End, ISO 8601 with offset; at most 31 days after strTime."
+    )
+
+
+class RecordGroupQueryRequest(PagedRequest):
+    params: WindowParams
+
+
+class PhoneWindowParams(WindowParams):
+    sip_group_name: str | None = Field(None, alias="sipGroupName", description="Only this phone group.")
+    phone_name: str | None = Field(None, alias="phoneName", description="Only this phone.")
+
+
+class RecordSipQueryRequest(PagedRequest):
+    params: PhoneWindowParams

@@ -17,7 +17,7 @@ def round_money(amount: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class BillingPeriod:
-    """"20+20": an answered call bills at least `first` seconds, then in steps of `next`."""
+    """A billing period such as "20+20": an answered call bills at least `first` s, then `next`-s steps."""
 
     first: int
     next: int

@@ -129,3 +129,41 @@ class SipBinding(Base):
     local_host: Mapped[str] = mapped_column(String(64))
     local_port: Mapped[int] = mapped_column(Integer)
     user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class CallRecord(Base):
+    """One click-to-call: what was asked (sendSip), what SIP said, and what it cost."""
+
+    __tablename__ = "call_records"
+    __table_args__ = (Index("ix_call_records_account_submit", "account_id", "submit_time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voice_id: Mapped[str] = mapped_column(String(19), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    group_name: Mapped[str] = mapped_column(String(64))
+    phone_name: Mapped[str] = mapped_column(String(64))
+    phone_account: Mapped[str] = mapped_column(String(32))
+    callee: Mapped[str] = mapped_column(String(32))
+    display_num: Mapped[str] = mapped_column(String(16))
+    called_info: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(String(128), default="")
+    submit_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    call_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ringing_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    answer_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    hangup_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    call_duration: Mapped[int] = mapped_column(Integer, default=0)
+    charged_duration: Mapped[int] = mapped_column(Integer, default=0)
+    termination_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    termination_reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    bill_period: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    cost: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    base_cost: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    quote_exchange: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    settle_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    settle_pay: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    recording_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    feedback_value: Mapped[str] = mapped_column(String(64), default="-1")

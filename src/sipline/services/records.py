@@ -1,0 +1,69 @@
+"""Reading call records: one by voiceId, or pages of a time window (newest first)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sipline.domain.errors import parameter_error
+from sipline.domain.paging import Page, PageRequest
+from sipline.domain.time_window import TimeWindow
+from sipline.domain.voice_id import is_voice_id
+from sipline.services.auth import Caller
+from sipline.store.models import CallRecord
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    window: TimeWindow
+    group_name: str | None = None
+    phone_name: str | None = None
+
+
+class RecordService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], retention_days: int) -> None:
+        self._sessions = sessions
+        self.retention = timedelta(days=retention_days)
+
+    async def get(self, caller: Caller, voice_id: str) -> CallRecord:
+        if not is_voice_id(voice_id):
+            raise parameter_error("voiceId must be the 19-digit id that sendSip answered")
+        async with self._sessions() as session:
+            record = await session.scalar(
+                select(CallRecord).where(
+                    CallRecord.voice_id == voice_id, CallRecord.account_id == caller.account_id
+                )
+            )
+        if record is None:
+            raise parameter_error(f"voiceId {voice_id} is not a call of this account")
+        return record
+
+    async def query(self, caller: Caller, where: RecordFilter, page: PageRequest) -> Page[CallRecord]:
+        statement = _filtered(caller, where)
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+            records = (
+                await session.scalars(
+                    statement.order_by(CallRecord.submit_time.desc(), CallRecord.voice_id.desc())
+                    .offset(page.offset)
+                    .limit(page.size)
+                )
+            ).all()
+        return Page(records=list(records), total=int(total or 0), request=page)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _filtered(caller: Caller, where: RecordFilter) -> Select[CallRecord]:
+    statement = select(CallRecord).where(
+        CallRecord.account_id == caller.account_id,
+        CallRecord.submit_time >= where.window.start,
+        CallRecord.submit_time <= where.window.end,
+    )
+    if where.group_name is not None:
+        statement = statement.where(CallRecord.group_name == where.group_name)
+    if where.phone_name is not None:
+        statement = statement.where(CallRecord.phone_name == where.phone_name)
+    return statement
