@@ -235,3 +235,33 @@ async def test_sip_query_filters_by_group_and_phone(records: Api) -> None:
     assert [r["voiceId"] for r in other["records"]] == ["2211200642401000002"]
     none = (await records.post("recordSipQuery", {"params": window() | {"phoneName": "nobody"}}))["data"]
     assert (none["total"], none["pages"], none["records"]) == (0, 0, [])
+
+
+async def test_sdk_reads_records(records: Api, platform: Platform) -> None:
+    import httpx
+
+    from sipline.bootstrap import build_app
+    from sipline.client import AsyncClient, SiplineError
+
+    transport = httpx.ASGITransport(app=build_app(platform), client=("127.0.0.1", 40000))
+    customer = records.customer
+    async with AsyncClient(
+        "http://sipline.test", customer.api_key, customer.api_secret, transport=transport
+    ) as sdk:
+        one = await sdk.record_sip("2211200642401000001")
+        assert (one.voice_id, one.call_duration, one.cost, one.currency) == (
+            "2211200642401000001",
+            5,
+            "0.4",
+            "EUR",
+        )
+        assert one.recording_file_id == "3e2f0781-9642-40ec-8bbe-df35abec72d4"
+        span = window(8)
+        page = await sdk.record_group_query(span["strTime"], span["endTime"], size=2)
+        assert (page.total, page.pages, [r.voice_id[-1] for r in page.records]) == (3, 2, ["3", "2"])
+        assert page.records[0].recording_file_id is None and page.records[0].sip_group_name is None
+        by_group = await sdk.record_sip_query(span["strTime"], span["endTime"], sip_group_name="group2")
+        assert [(r.voice_id[-1], r.sip_group_name) for r in by_group.records] == [("3", "group2")]
+        with pytest.raises(SiplineError) as caught:
+            await sdk.record_group_query(span["endTime"], span["strTime"])
+        assert caught.value.status == "-25"

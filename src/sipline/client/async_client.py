@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from sipline.client import calls
-from sipline.client.models import Page, Phone
+from sipline.client.models import CallRecord, Page, Phone
 
 T = TypeVar("T")
 
@@ -49,6 +49,28 @@ class AsyncClient:
 
     async def sip_reset(self, app_id: str, account: str) -> str:
         return await self.call(calls.sip_reset(app_id, account))
+
+    async def record_sip(self, voice_id: str) -> CallRecord:
+        return await self.call(calls.record_sip(voice_id))
+
+    async def record_group_query(
+        self, str_time: str, end_time: str, current: int = 1, size: int = 25
+    ) -> Page[CallRecord]:
+        return await self.call(calls.record_group_query(str_time, end_time, current, size))
+
+    async def record_sip_query(
+        self,
+        str_time: str,
+        end_time: str,
+        current: int = 1,
+        size: int = 25,
+        *,
+        sip_group_name: str | None = None,
+        phone_name: str | None = None,
+    ) -> Page[CallRecord]:
+        return await self.call(
+            calls.record_sip_query(str_time, end_time, current, size, sip_group_name, phone_name)
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sipline.client.models import Page, Phone, SiplineError
+from sipline.client.models import CallRecord, Page, Phone, SiplineError
 from sipline.domain.signing import compute_sign
 
 T = TypeVar("T")
@@ -89,3 +89,31 @@ def sip_query(app_id: str, current: int = 1, size: int = 25) -> Call[Page[Phone]
 
 def sip_reset(app_id: str, account: str) -> Call[str]:
     return Call("POST", "/voice/sipReset", {"account": account, "appId": app_id}, _str)
+
+
+def record_sip(voice_id: str) -> Call[CallRecord]:
+    return Call("GET", f"/voice/recordSip/{voice_id}", None, CallRecord.from_wire)
+
+
+def record_group_query(
+    str_time: str, end_time: str, current: int = 1, size: int = 25
+) -> Call[Page[CallRecord]]:
+    body = {"current": current, "size": size, "params": {"strTime": str_time, "endTime": end_time}}
+    return Call("POST", "/voice/recordGroupQuery", body, _page_of(CallRecord.from_wire))
+
+
+def record_sip_query(
+    str_time: str,
+    end_time: str,
+    current: int = 1,
+    size: int = 25,
+    sip_group_name: str | None = None,
+    phone_name: str | None = None,
+) -> Call[Page[CallRecord]]:
+    params: dict[str, Any] = {"strTime": str_time, "endTime": end_time}
+    if sip_group_name is not None:
+        params["sipGroupName"] = sip_group_name
+    if phone_name is not None:
+        params["phoneName"] = phone_name
+    body = {"current": current, "size": size, "params": params}
+    return Call("POST", "/voice/recordSipQuery", body, _page_of(CallRecord.from_wire))

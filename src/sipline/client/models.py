@@ -40,6 +40,74 @@ class Phone:
 
 
 @dataclass(frozen=True)
+class CallRecord:
+    """A call record as the API shows it (strings as sent: times ISO 8601, money decimal strings)."""
+
+    voice_id: str
+    callee: str
+    display_num: str
+    code: str | None
+    submit_time: str | None
+    call_time: str | None
+    ringing_time: str | None
+    answer_time: str | None
+    hangup_time: str | None
+    call_duration: int
+    charged_duration: int
+    termination_code: str | None
+    termination_reason: str | None
+    cost: str | None
+    bill_period: str | None
+    rate: str | None
+    recording_file_id: str | None
+    feedback_value: str | None
+    called_info: str | None
+    base_cost: str | None
+    settle_rate: str | None
+    quote_exchange: str | None
+    currency: str | None
+    settle_pay: str | None
+    sip_group_name: str | None = None
+    phone_name: str | None = None
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any]) -> "CallRecord":
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            return None if value is None else str(value)
+
+        return cls(
+            voice_id=str(raw.get("voiceId", "")),
+            callee=str(raw.get("callee", "")),
+            display_num=str(raw.get("displayNum", "")),
+            code=text("code"),
+            submit_time=text("submitTime"),
+            call_time=text("callTime"),
+            ringing_time=text("ringingTime"),
+            answer_time=text("answerTime"),
+            hangup_time=text("hangupTime"),
+            call_duration=int(raw.get("callDuration") or 0),
+            charged_duration=int(raw.get("chargedDuration") or 0),
+            termination_code=text("terminationCode"),
+            termination_reason=text("terminationReason"),
+            cost=text("cost"),
+            bill_period=text("billPeriod"),
+            rate=text("rate"),
+            # The vendor names the recording recordingFileId on recordSip and voiceFileId on group queries.
+            recording_file_id=text("recordingFileId") or text("voiceFileId"),
+            feedback_value=text("feedbackValue"),
+            called_info=text("calledInfo"),
+            base_cost=text("baseCost"),
+            settle_rate=text("settleRate"),
+            quote_exchange=text("quoteExchange"),
+            currency=text("currency"),
+            settle_pay=text("settlePay"),
+            sip_group_name=text("sipGroupName"),
+            phone_name=text("phoneName"),
+        )
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     total: int
     size: int

@@ -7,7 +7,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from sipline.client import calls
-from sipline.client.models import Page, Phone
+from sipline.client.models import CallRecord, Page, Phone
 
 T = TypeVar("T")
 
@@ -48,6 +48,28 @@ class Client:
 
     def sip_reset(self, app_id: str, account: str) -> str:
         return self.call(calls.sip_reset(app_id, account))
+
+    def record_sip(self, voice_id: str) -> CallRecord:
+        return self.call(calls.record_sip(voice_id))
+
+    def record_group_query(
+        self, str_time: str, end_time: str, current: int = 1, size: int = 25
+    ) -> Page[CallRecord]:
+        return self.call(calls.record_group_query(str_time, end_time, current, size))
+
+    def record_sip_query(
+        self,
+        str_time: str,
+        end_time: str,
+        current: int = 1,
+        size: int = 25,
+        *,
+        sip_group_name: str | None = None,
+        phone_name: str | None = None,
+    ) -> Page[CallRecord]:
+        return self.call(
+            calls.record_sip_query(str_time, end_time, current, size, sip_group_name, phone_name)
+        )
 
     def close(self) -> None:
         self._http.close()
