@@ -6,8 +6,10 @@ database-backed test on PostgreSQL as well; the database is emptied before each 
 
 import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -103,8 +105,6 @@ class Customer:
     app_id: str
 
     def headers(self, timestamp: int | None = None) -> dict[str, str]:
-        import time
-
         ts = str(int(time.time()) if timestamp is None else timestamp)
         return {
             "Content-Type": "application/json;charset=UTF-8",
@@ -116,7 +116,7 @@ class Customer:
 
 @pytest.fixture
 async def customer(platform: Platform) -> Customer:
-    created = await platform.tenancy.create_account(balance=__import__("decimal").Decimal("100"))
+    created = await platform.tenancy.create_account(balance=Decimal("100"))
     app = await platform.tenancy.create_app(created.api_key, phone_limit=200)
     return Customer(created.api_key, created.api_secret, app.app_id)
 

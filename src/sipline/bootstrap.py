@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipline.config import ConfigError, Settings
 from sipline.services.auth import AuthService
@@ -29,6 +29,7 @@ log = logging.getLogger("sipline")
 class Platform:
     settings: Settings
     engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
     admin_token: str
     directory: Directory
     bindings: PersistentBindingStore
@@ -58,6 +59,7 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
     return Platform(
         settings=settings,
         engine=engine,
+        sessions=sessions,
         admin_token=settings.admin_token or _admin_token_from_file(settings.admin_token_file),
         directory=directory,
         bindings=bindings,

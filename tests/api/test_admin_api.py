@@ -96,7 +96,7 @@ async def test_concurrent_top_ups_lose_nothing(platform) -> None:  # type: ignor
     key = (await platform.tenancy.create_account()).api_key
     await asyncio.gather(*(platform.tenancy.top_up(key, Decimal("0.0001"), f"t{i}") for i in range(20)))
     assert (await platform.tenancy.get_account(key)).balance == Decimal("0.0020")
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         rows = (
             await session.scalars(select(LedgerEntry.balance_after).order_by(LedgerEntry.balance_after))
         ).all()

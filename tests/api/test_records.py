@@ -34,7 +34,7 @@ async def insert(
         "submit_time": submitted,
     }
     values.update(extra)
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         session.add(CallRecord(**values))
         await session.commit()
 

@@ -105,7 +105,7 @@ async def test_duplicate_phone_name_writes_nothing(api: Api, platform: Platform)
     assert reply["status"] == "-20"
     assert "sip-1" in str(reply["reason"])
     # Nothing half-written: the group of the refused call does not exist, so it can still be created.
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(PhoneGroup)) == 1
         assert await session.scalar(select(func.count()).select_from(Phone)) == 2
     assert (await api.add("groupTwo", "desk", 5))["status"] == "0"
@@ -133,7 +133,7 @@ async def test_concurrent_identical_calls_one_wins(api: Api, platform: Platform)
     replies = await asyncio.gather(*(api.add("raceGroup", "race", 50) for _ in range(2)))
     assert sorted(str(r["status"]) for r in replies) == ["-20", "0"]
     assert (await api.query())["data"]["total"] == 50  # type: ignore[index]
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Phone)) == 50
 
 
@@ -149,7 +149,7 @@ async def test_concurrent_calls_never_overshoot_the_limit(api: Api, platform: Pl
 async def test_passwords_are_encrypted_at_rest(api: Api, platform: Platform) -> None:
     await api.add("sipGroup", "sip", 5)
     shown = {r["password"] for r in (await api.query())["data"]["records"]}  # type: ignore[index]
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         stored = (await session.scalars(select(Phone.password_enc))).all()
     assert len(stored) == 5
     assert all(value.startswith("v1:") for value in stored)

@@ -94,7 +94,7 @@ async def test_unexpected_failure_is_a_system_error_with_a_logged_reference(
 
     assert (await api.add("sipGroup", "sip", 1))["status"] == "0"
     # A stored secret that the configured key cannot open (say, a database restored without its key).
-    async with platform.phones._sessions() as session:
+    async with platform.sessions() as session:
         await session.execute(update(Phone).values(password_enc="v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
         await session.commit()
     platform.directory.invalidate_all()
