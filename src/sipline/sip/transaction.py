@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
@@ -194,22 +195,22 @@ class ServerTransaction:
 class _CompletedNonInvite:
     """What remains of a non-INVITE server transaction after its final response (timer J)."""
 
-    __slots__ = ("data", "flow", "handle", "key", "layer", "state")
+    __slots__ = ("data", "expires", "flow", "key", "layer", "state")
 
-    def __init__(self, layer: TransactionLayer, key: Hashable, data: bytes, flow: Flow) -> None:
+    def __init__(
+        self, layer: TransactionLayer, key: Hashable, data: bytes, flow: Flow, expires: float
+    ) -> None:
         self.layer = layer
         self.key = key
         self.data = data
         self.flow = flow
         self.state = State.COMPLETED
-        delay = 0 if flow.reliable else layer.timers.timeout
-        self.handle = asyncio.get_running_loop().call_later(delay, self.terminate)
+        self.expires = expires  # loop time at which timer J fires
 
     def on_retransmission(self, request: SipRequest) -> None:
         self.layer.transport.send(self.data, self.flow)
 
     def terminate(self) -> None:
-        self.handle.cancel()
         if self.layer.server.get(self.key) is self:
             del self.layer.server[self.key]
 
@@ -346,6 +347,11 @@ class TransactionLayer:
         self.server: dict[Hashable, ServerTransaction | _CompletedNonInvite] = {}
         self.client: dict[Hashable, ClientTransaction] = {}
         self._pending_2xx: dict[tuple[str, int], tuple[ServerTransaction, asyncio.TimerHandle | None]] = {}
+        # Timer J is the same for every UDP non-INVITE server transaction, so completing order is
+        # expiry order: a FIFO swept a few times a second replaces one loop timer per transaction
+        # (at thousands of REGISTERs a second those timers dominated the event loop's heap).
+        self._completed: deque[_CompletedNonInvite] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     # -- incoming ----------------------------------------------------------------------
     def receive(self, message: SipRequest | SipResponse, flow: Flow) -> None:
@@ -430,8 +436,30 @@ class TransactionLayer:
 
     # -- bookkeeping -------------------------------------------------------------------
     def server_completed(self, tx: ServerTransaction, data: bytes) -> None:
-        if self.server.get(tx.key) is tx:
-            self.server[tx.key] = _CompletedNonInvite(self, tx.key, data, tx.flow)
+        if self.server.get(tx.key) is not tx:
+            return
+        if tx.flow.reliable:  # timer J is 0 on reliable transports
+            del self.server[tx.key]
+            return
+        loop = asyncio.get_running_loop()
+        completed = _CompletedNonInvite(self, tx.key, data, tx.flow, loop.time() + self.timers.timeout)
+        self.server[tx.key] = completed
+        self._completed.append(completed)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._sweep_interval, self._sweep_completed)
+
+    @property
+    def _sweep_interval(self) -> float:
+        return min(0.25, max(self.timers.timeout / 16, 0.005))
+
+    def _sweep_completed(self) -> None:
+        self._sweeper = None
+        now = asyncio.get_running_loop().time()
+        completed = self._completed
+        while completed and completed[0].expires <= now:
+            completed.popleft().terminate()
+        if completed:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval, self._sweep_completed)
 
     def server_terminated(self, tx: ServerTransaction) -> None:
         if self.server.get(tx.key) is tx:
@@ -442,6 +470,10 @@ class TransactionLayer:
             del self.client[tx.key]
 
     def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        self._completed.clear()
         for server_tx in list(self.server.values()):
             server_tx.terminate()
         for client_tx in list(self.client.values()):
