@@ -56,6 +56,10 @@ async def run_sipp(args: list[str], cwd: Path, timeout: float = 60.0) -> SippRes
     except TimeoutError:
         proc.kill()
         out, err = await proc.communicate()
+    except asyncio.CancelledError:  # a cancelled test must not leave SIPp running
+        proc.kill()
+        await proc.wait()
+        raise
     return SippResult(proc.returncode if proc.returncode is not None else -1, out.decode(), err.decode())
 
 
