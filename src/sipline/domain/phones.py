@@ -14,3 +14,7 @@ class NewPhoneGroup:
 
     def phone_names(self) -> list[str]:
         return [f"{self.phone_name}-{index}" for index in range(1, self.quantity + 1)]
+
+
+# sipline's additions to the vendor's phone record, for a phone with no live registration.
+UNREGISTERED: dict[str, object] = {"registered": False, "registrationExpires": None, "userAgent": None}

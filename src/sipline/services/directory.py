@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.domain.phones import UNREGISTERED
 from sipline.store.models import Account, App, DirectoryVersion, Phone, PhoneGroup
 from sipline.store.secretbox import SecretBox
 
@@ -128,6 +129,7 @@ class Directory:
                     "account": account,
                     "password": self._secrets.decrypt(password_enc),
                     "displayNum": display_num,
+                    **UNREGISTERED,  # sipQuery overlays the live registration state, if any
                 }
                 for group, name, account, password_enc, display_num in rows
             ),

@@ -80,22 +80,13 @@ class PhoneService:
         if phones is None or phones.account_id != caller.account_id:
             raise _not_owned(app_id)
         now = datetime.now(UTC)
-        records = [
-            record | self._registration_state(record["account"], now)
-            for record in phones.records[page.offset : page.offset + page.size]
-        ]
+        latest = self._registrations.latest
+        records = []
+        for record in phones.records[page.offset : page.offset + page.size]:
+            binding = latest(record["account"], now)
+            # Most phones in a page are usually not registered: their cached record is sent as is.
+            records.append(record if binding is None else record | _registered(binding))
         return Page(records=records, total=len(phones.records), request=page)
-
-    def _registration_state(self, account: str, now: datetime) -> dict[str, Any]:
-        """Fields sipline adds to the vendor's phone record: registered or not, until when, as what."""
-        binding = self._registrations.latest(account, now)
-        if binding is None:
-            return {"registered": False, "registrationExpires": None, "userAgent": None}
-        return {
-            "registered": True,
-            "registrationExpires": binding.expires_at.isoformat(timespec="seconds"),
-            "userAgent": binding.user_agent,
-        }
 
     async def reset_password(self, caller: Caller, app_id: str, account: str) -> str:
         password = ids.new_sip_password()
@@ -179,3 +170,12 @@ async def _free_accounts(session: AsyncSession, count: int) -> list[str]:
         )
         chosen |= candidates - existing
     return sorted(chosen)
+
+
+def _registered(binding: Binding) -> dict[str, Any]:
+    """The registration state sipQuery shows for a phone with a live binding."""
+    return {
+        "registered": True,
+        "registrationExpires": binding.expires_at.isoformat(timespec="seconds"),
+        "userAgent": binding.user_agent,
+    }
