@@ -1,5 +1,6 @@
 """Registrations survive a restart: the write-behind binding store on SQLite and PostgreSQL."""
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from sipline.bootstrap import Platform
@@ -65,3 +66,19 @@ async def test_refresh_and_unregister_all_are_written(platform: Platform) -> Non
     await reloaded.flush()
     empty = PersistentBindingStore(platform.engine)
     assert await empty.load(now) == 0
+
+
+async def test_a_flush_cancelled_half_way_loses_nothing(platform: Platform) -> None:
+    import asyncio
+
+    now = datetime.now(UTC)
+    store = PersistentBindingStore(platform.engine)
+    await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
+    flushing = asyncio.create_task(store.flush())
+    await asyncio.sleep(0)  # the flush has taken the changed keys and is waiting on the database
+    flushing.cancel()  # as at shutdown
+    with contextlib.suppress(asyncio.CancelledError):
+        await flushing
+    assert await store.flush() == 1  # the cancelled batch is written by the next flush
+    reloaded = PersistentBindingStore(platform.engine)
+    assert await reloaded.load(now) == 1

@@ -85,8 +85,10 @@ class PersistentBindingStore(MemoryBindingStore):
                     await connection.execute(_DELETE_ONE, removed)
                 if saved:
                     await connection.execute(_upsert(connection.dialect.name), saved)
-        except Exception:
-            self._dirty.update(keys)  # written next time; nothing is dropped on a database hiccup
+        except BaseException:
+            # Written next time: nothing is dropped on a database hiccup, nor when a flush is
+            # cancelled half-way at shutdown (run() then flushes once more).
+            self._dirty.update(keys)
             raise
         return len(keys)
 
