@@ -20,6 +20,7 @@ from typing import Any
 from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
 from sipline.sip.credentials import CredentialSource
+from sipline.sip.dialog import DialogTable
 from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipRequest, SipResponse
 from sipline.sip.registrar import Registrar, RegistrarConfig
 from sipline.sip.transaction import ClientTransaction, ServerTransaction, TimerConfig, TransactionLayer
@@ -104,7 +105,13 @@ class SipServer:
             partial_message_timeout=config.tcp_partial_message_timeout,
             advertised_host=config.advertised_host,
         )
-        self.transactions = TransactionLayer(self.transport, self._on_request, timers=config.timers)
+        self.transactions = TransactionLayer(
+            self.transport, self._on_request, on_ack=self._on_ack, timers=config.timers
+        )
+        # In-dialog requests (BYE, re-INVITE, INFO, ACK for our 2xx) of the calls the platform is in.
+        self.dialogs = DialogTable(self)
+        # Set by the call layer to take new INVITEs; while unset they are refused with 405.
+        self.on_invite: Callable[[ServerTransaction], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._purger: asyncio.Task[None] | None = None
 
@@ -146,6 +153,13 @@ class SipServer:
         return self.transactions.send_request(request, flow, on_provisional=on_provisional)
 
     # -- dispatch ----------------------------------------------------------------------
+    @property
+    def allowed_methods(self) -> str:
+        return ALLOWED_METHODS + (", INVITE, BYE, INFO" if self.on_invite is not None else "")
+
+    def _on_ack(self, ack: SipRequest, flow: Flow) -> None:
+        self.dialogs.handle_ack(ack, flow)
+
     def _drop_banned(self, source_ip: str) -> bool:
         return not self.config.ban.answer_banned and self.failures.is_banned(source_ip)
 
@@ -164,7 +178,12 @@ class SipServer:
         if require and request.method not in ("ACK", "CANCEL"):
             tx.reply(420, headers=[("Unsupported", ", ".join(require))])
             return
+        if request.method != "REGISTER" and self.dialogs.handle_request(tx):
+            return  # in-dialog (To tag): routed to its dialog, or 481 when there is none
         method = request.method
+        if method == "INVITE" and self.on_invite is not None:
+            self.on_invite(tx)
+            return
         if method == "REGISTER":
             creds = self.registrar.screen(tx)  # challenges are answered here, without a task
             if creds is not None:
@@ -173,13 +192,13 @@ class SipServer:
             tx.reply(
                 200,
                 headers=[
-                    ("Allow", ALLOWED_METHODS),
+                    ("Allow", self.allowed_methods),
                     ("Accept", "application/sdp"),
                     ("Server", self.config.user_agent),
                 ],
             )
         elif method in _KNOWN_METHODS:
-            tx.reply(405, headers=[("Allow", ALLOWED_METHODS)])
+            tx.reply(405, headers=[("Allow", self.allowed_methods)])
         else:
             tx.reply(501)
 
