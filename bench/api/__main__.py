@@ -33,11 +33,15 @@ QUERY, ADD = "sipQuery size=100", "sipAdd quantity=50"
 CPU_SERVER, CPU_LOAD = "0", "1"
 
 
-def wrk(url: str, lua: Path, seconds: int, connections: int, env: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, mode: str, seconds: int, connections: int, env: dict[str, str]) -> dict[str, float]:
+    """Load `url` with signed requests (signed.lua in `mode` "query" or "add"); its figures."""
+    script = str(HERE / "signed.lua")
     command = pinned(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url], CPU_LOAD
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url], CPU_LOAD
     )
-    output = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    output = subprocess.run(
+        command, capture_output=True, text=True, env=env | {"BENCH_MODE": mode}, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latency = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -139,17 +143,15 @@ def main() -> None:
         results = {
             name: wrk(
                 f"{bare_url}/{path}/voice/sipQuery",
-                HERE / "query.lua",
+                "query",
                 args.seconds,
                 args.connections,
                 lua_env,
             )
             for name, path in BASELINES.items()
         }
-        results[QUERY] = wrk(
-            f"{base}/voice/sipQuery", HERE / "query.lua", args.seconds, args.connections, lua_env
-        )
-        results[ADD] = wrk(f"{base}/voice/sipAdd", HERE / "add.lua", args.seconds, 4, lua_env)
+        results[QUERY] = wrk(f"{base}/voice/sipQuery", "query", args.seconds, args.connections, lua_env)
+        results[ADD] = wrk(f"{base}/voice/sipAdd", "add", args.seconds, 4, lua_env)
     finally:
         for process in processes:
             process.terminate()

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, free_port
-from tests.sip.conftest import free_port as free_sip_port
 
 SIPLINE = [sys.executable, "-m", "sipline"]
 
@@ -22,7 +21,7 @@ class Served:
 
     def __init__(self, tmp_path: Path, database_url: str) -> None:
         self.http_port = free_port()
-        self.sip_port = free_sip_port()
+        self.sip_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.data_dir = tmp_path / "data"
         self.log = tmp_path / "serve.log"

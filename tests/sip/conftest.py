@@ -1,34 +1,19 @@
-"""Helpers for SIP tests: free loopback ports and running SIPp as a real peer."""
+"""Helpers for SIP tests: peers, scenarios and running SIPp as a real peer."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import free_port as free_port  # re-exported: the SIP tests import it from here
 from tests.peers import require
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 PEERS = Path(__file__).resolve().parents[2].parent / "shared" / "peers"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
-
-
-def free_port() -> int:
-    """A loopback port free on both UDP and TCP (SIP listens on both)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
 
 
 @dataclass

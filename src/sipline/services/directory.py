@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain.phones import UNREGISTERED
@@ -52,6 +52,14 @@ class SipCredential:
     password: str
     enabled: bool
     app_id: str
+
+
+# A phone's SIP credential with what decides whether it may register (its account's lock).
+_CREDENTIALS = (
+    select(Phone.account, Phone.password_enc, Account.locked, App.app_id)
+    .join(App, Phone.app_pk == App.id)
+    .join(Account, App.account_id == Account.id)
+)
 
 
 class Directory:
@@ -144,24 +152,26 @@ class Directory:
         cached = self._credentials.get(account)
         if cached is not None:
             return cached
+        found = await self._load_credentials(_CREDENTIALS.where(Phone.account == account))
+        return found[0] if found else None
+
+    async def preload_sip_credentials(self) -> int:
+        """Load every phone's SIP credential (at start: after a restart all phones re-register at
+        once, and a database round trip per REGISTER would slow that storm into retransmissions)."""
+        return len(await self._load_credentials(_CREDENTIALS.limit(self._max_credentials)))
+
+    async def _load_credentials(self, statement: "Select[str, str, bool, str]") -> list[SipCredential]:
         generation = self._generation
         async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(Phone.password_enc, Account.locked, App.app_id)
-                    .join(App, Phone.app_pk == App.id)
-                    .join(Account, App.account_id == Account.id)
-                    .where(Phone.account == account)
-                )
-            ).first()
-        if row is None:
-            return None
-        credential = SipCredential(
-            account, self._secrets.decrypt(row.password_enc), not row.locked, row.app_id
-        )
-        if generation == self._generation:
-            self._remember(credential)
-        return credential
+            rows = (await session.execute(statement)).all()
+        loaded = [
+            SipCredential(row.account, self._secrets.decrypt(row.password_enc), not row.locked, row.app_id)
+            for row in rows
+        ]
+        if generation == self._generation:  # not stored if an invalidation raced the load
+            for credential in loaded:
+                self._remember(credential)
+        return loaded
 
     def _remember(self, credential: SipCredential) -> None:
         self._credentials[credential.account] = credential
@@ -169,30 +179,6 @@ class Directory:
         while len(self._credentials) > self._max_credentials:
             _account, evicted = self._credentials.popitem(last=False)
             self._accounts_by_app.get(evicted.app_id, set()).discard(evicted.account)
-
-    async def preload_sip_credentials(self) -> int:
-        """Load every phone's SIP credential (at start: after a restart all phones re-register at
-        once, and a database round trip per REGISTER would slow that storm into retransmissions)."""
-        generation = self._generation
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Phone.account, Phone.password_enc, Account.locked, App.app_id)
-                    .join(App, Phone.app_pk == App.id)
-                    .join(Account, App.account_id == Account.id)
-                    .limit(self._max_credentials)
-                )
-            ).all()
-        loaded = {
-            row.account: SipCredential(
-                row.account, self._secrets.decrypt(row.password_enc), not row.locked, row.app_id
-            )
-            for row in rows
-        }
-        if generation == self._generation:
-            for credential in loaded.values():
-                self._remember(credential)
-        return len(loaded)
 
     # --- invalidation ------------------------------------------------------------------------------
 
