@@ -9,14 +9,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sipline.config import ConfigError, Settings
+from sipline.carrier.sandbox import SandboxCarrier
+from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
+from sipline.domain.trunks import Trunk, TrunkRoutes
 from sipline.services.auth import AuthService
+from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
 from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
+from sipline.sip.b2bua import CallLimits
 from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head
@@ -37,6 +41,16 @@ class Platform:
     phones: PhoneService
     records: RecordService
     tenancy: TenancyService
+    sip: SipServer  # built here, started by runtime.serve (or a test)
+    calls: CallService
+    sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
+
+    async def start_sandbox(self) -> None:
+        """Start the sandbox carrier and route the 'sandbox' trunk to it."""
+        if self.sandbox is None:
+            return
+        await self.sandbox.start()
+        self.calls.routes.trunks[SANDBOX_TRUNK] = Trunk(SANDBOX_TRUNK, self.sandbox.host, self.sandbox.port)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -56,6 +70,16 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
     sessions = session_factory(engine)
     directory = Directory(sessions, secrets_box)
     bindings = PersistentBindingStore(engine)
+    sip = build_sip_server(settings, directory, bindings)
+    calls = CallService(
+        sessions,
+        bindings,
+        sip,
+        TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table()),
+        settings.rate_deck(),
+        CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
+        settings.node_name,
+    )
     return Platform(
         settings=settings,
         engine=engine,
@@ -67,12 +91,14 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         phones=PhoneService(sessions, secrets_box, directory, bindings),
         records=RecordService(sessions, settings.record_retention_days),
         tenancy=TenancyService(sessions, secrets_box, directory, settings.default_phone_limit),
+        sip=sip,
+        calls=calls,
+        sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
     )
 
 
-def build_sip_server(platform: Platform) -> SipServer:
-    """The SIP service: registrar for the phones, on the configured ports."""
-    settings = platform.settings
+def build_sip_server(settings: Settings, directory: Directory, bindings: PersistentBindingStore) -> SipServer:
+    """The SIP service: registrar for the phones and the B2BUA's legs, on the configured ports."""
     return SipServer(
         SipServerConfig(
             host=settings.host,
@@ -84,8 +110,8 @@ def build_sip_server(platform: Platform) -> SipServer:
             max_expires=settings.sip_max_expires,
             default_expires=settings.sip_max_expires,
         ),
-        credentials=DirectoryCredentials(platform.directory),
-        bindings=platform.bindings,
+        credentials=DirectoryCredentials(directory),
+        bindings=bindings,
     )
 
 

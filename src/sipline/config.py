@@ -5,15 +5,58 @@ Every setting is documented in docs/configuration.md.
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sipline.domain.rating import BillingPeriod, Rate, RateDeck
+from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
+
+SANDBOX_TRUNK = "sandbox"
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
+
+
+class TrunkSetting(BaseModel):
+    """One outbound trunk as a TOML table (or write it as one URI string, see domain/trunks.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = 5060
+    transport: str = "udp"
+    username: str | None = None
+    password: str | None = None
+    realm: str | None = None
+    prefix: str = ""
+    strip: int = 0
+    caller_id: CallerIdMode = CallerIdMode.FROM
+    domain: str | None = None
+
+    def trunk(self, name: str) -> Trunk:
+        return Trunk(name=name, **self.model_dump())
+
+
+class RateSetting(BaseModel):
+    """One line of the rate deck: destination prefix, USD per minute, billing period."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = ""
+    rate: Decimal
+    period: str = "60+60"
+    base_rate: Decimal | None = None
+
+    def to_rate(self) -> Rate:
+        return Rate(self.prefix, self.rate, BillingPeriod.parse(self.period), self.base_rate)
+
+
+DEFAULT_RATES = (RateSetting(prefix="", rate=Decimal("0.0100"), period="60+60"),)
 
 
 class Settings(BaseSettings):
@@ -56,6 +99,58 @@ class Settings(BaseSettings):
         180, ge=1, description="Call records older than this are not queryable (-25)."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    trunks: dict[str, TrunkSetting | str] = Field(
+        default_factory=dict,
+        description="Outbound trunks by name: TOML tables, or URIs sip:user:pass@host:port;transport=...",
+    )
+    default_trunk: str = Field(
+        SANDBOX_TRUNK, description="Trunk for apps without their own; 'sandbox' is the built-in carrier."
+    )
+    app_trunks: dict[str, str] = Field(default_factory=dict, description="appId -> trunk name.")
+    sandbox_port: int = Field(
+        0, ge=0, le=65535, description="UDP/TCP port of the built-in sandbox carrier (0: any free port)."
+    )
+    phone_ring_timeout: float = Field(
+        30, gt=0, description="Seconds the agent's phone may ring before the call is cancelled."
+    )
+    callee_ring_timeout: float = Field(
+        25,
+        gt=0,
+        le=30,
+        description="Seconds the callee may ring (at most 30: the answered phone waits for its ACK).",
+    )
+    node_name: str = Field(
+        "sipline",
+        min_length=1,
+        max_length=64,
+        description="Names this node's calls; nodes sharing a database need distinct names.",
+    )
+    max_call_duration: int = Field(3600, ge=1, description="Seconds after which an answered call is cut.")
+    rates: tuple[RateSetting, ...] = Field(
+        DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
+    )
+
+    @model_validator(mode="after")
+    def _calls_configured(self) -> "Settings":
+        table = self.trunk_table()  # raises ValueError naming the bad trunk
+        for name in {self.default_trunk, *self.app_trunks.values()}:
+            if name != SANDBOX_TRUNK and name not in table:
+                raise ValueError(f"trunk {name!r} is used but not defined in trunks")
+        self.rate_deck()
+        return self
+
+    def trunk_table(self) -> dict[str, Trunk]:
+        return {
+            name: parse_trunk_uri(name, value) if isinstance(value, str) else value.trunk(name)
+            for name, value in self.trunks.items()
+        }
+
+    def rate_deck(self) -> RateDeck:
+        return RateDeck([setting.to_rate() for setting in self.rates])
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return SANDBOX_TRUNK in {self.default_trunk, *self.app_trunks.values()}
 
     @property
     def effective_database_url(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from sipline.bootstrap import build_app, build_platform, build_sip_server
+from sipline.bootstrap import build_app, build_platform
 from sipline.config import Settings
 
 log = logging.getLogger("sipline")
@@ -19,11 +19,13 @@ log = logging.getLogger("sipline")
 async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: SIP first (phones re-register quickly), then the HTTP API."""
     platform = await build_platform(settings)
-    sip = build_sip_server(platform)
+    sip = platform.sip
     restored = await platform.bindings.load(datetime.now(UTC))
+    await platform.calls.close_interrupted()
     credentials = await platform.directory.preload_sip_credentials()
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     try:
+        await platform.start_sandbox()
         await sip.start()
         log.info(
             "SIP listening on %s:%s (udp, tcp); %d phones, %d registrations restored",
@@ -56,7 +58,10 @@ async def serve(settings: Settings) -> None:
         # Wait for them to unwind: a poll cancelled mid-query must close its session before the engine.
         await asyncio.gather(*background, return_exceptions=True)
     finally:
+        await platform.calls.shutdown()  # BYE/CANCEL every call and settle its record
         await sip.stop()
+        if platform.sandbox is not None:
+            await platform.sandbox.stop()
         bindings_writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await bindings_writer  # writes the last registrations before the database closes

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sipline import __version__
 from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
-from sipline.api.routes import admin, phones, records
+from sipline.api.routes import admin, calls, phones, records
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -26,6 +26,7 @@ def create_app(platform: "Platform") -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     app.include_router(phones.router)
+    app.include_router(calls.router)
     app.include_router(records.router)
     app.include_router(admin.router)
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from sipline.domain import validation
+from sipline.domain import calls, validation
 from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
@@ -86,3 +86,17 @@ class PhoneWindowParams(WindowParams):
 
 class RecordSipQueryRequest(PagedRequest):
     params: PhoneWindowParams
+
+
+class SendSipRequest(WireModel):
+    callee: Annotated[str, AfterValidator(calls.callee)] = Field(
+        description="Number to call, 3-20 digits (international, an optional leading +)."
+    )
+    display_num: DisplayNum = Field(
+        alias="displayNum", description="Caller ID shown to the callee, 7-13 digits."
+    )
+    account: Identifier = Field(description="SIP account of the phone that places the call.")
+    app_id: Identifier = Field(alias="appId", description="Voice application id of the phone.")
+    called_info: Annotated[str, AfterValidator(calls.called_info)] = Field(
+        "", alias="calledInfo", description="Free text kept with the call record, at most 1000 characters."
+    )

@@ -42,9 +42,18 @@ class BillingPeriod:
 
 @dataclass(frozen=True)
 class Rate:
-    prefix: str
+    prefix: str  # digits; "" matches every number (a deck's catch-all)
     per_minute: Decimal
     period: BillingPeriod
+    base_per_minute: Decimal | None = None  # the platform's list rate (baseCost); None: same as per_minute
+
+    @property
+    def base(self) -> Decimal:
+        return self.per_minute if self.base_per_minute is None else self.base_per_minute
+
+    def first_period_cost(self) -> Decimal:
+        """What an answered call costs at least: the balance must cover it before a call is placed."""
+        return round_money(self.per_minute * self.period.first / 60)
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,19 @@ def charge(rate: Rate, duration: int, answered: bool) -> Charge:
     return Charge(seconds, round_money(rate.per_minute * seconds / 60))
 
 
+def base_cost(rate: Rate, charged_seconds: int) -> Decimal:
+    """The same charged time at the platform's list rate (the record's baseCost)."""
+    return round_money(rate.base * charged_seconds / 60)
+
+
 class RateDeck:
     """Destination prefixes (digits) to rates; the longest matching prefix wins."""
 
     def __init__(self, rates: list[Rate]) -> None:
         self._by_prefix: dict[str, Rate] = {}
         for rate in rates:
-            if not rate.prefix.isdigit():
-                raise ValueError(f"rate prefix {rate.prefix!r} must be digits")
+            if rate.prefix and not rate.prefix.isdigit():
+                raise ValueError(f"rate prefix {rate.prefix!r} must be digits (or empty: every number)")
             if rate.per_minute < 0:
                 raise ValueError(f"rate for {rate.prefix} must not be negative")
             if rate.prefix in self._by_prefix:
@@ -78,7 +92,7 @@ class RateDeck:
             rate = self._by_prefix.get(number[:length])
             if rate is not None:
                 return rate
-        return None
+        return self._by_prefix.get("")
 
 
 @dataclass(frozen=True)

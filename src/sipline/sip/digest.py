@@ -238,9 +238,10 @@ class DigestChallenge:
 class DigestClient:
     """Answers 401/407 challenges for one set of credentials (e.g. a carrier trunk)."""
 
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str, realm: str | None = None) -> None:
         self.username = username
         self.password = password
+        self.realm = realm  # when set, challenges of other realms are not answered
         self._nc: dict[str, int] = {}
 
     def choose(self, challenges: list[str]) -> DigestChallenge:
@@ -250,6 +251,8 @@ class DigestClient:
             try:
                 challenge = DigestChallenge.parse(value)
             except SipParseError:
+                continue
+            if self.realm is not None and challenge.realm != self.realm:
                 continue
             if challenge.algorithm in SUPPORTED_ALGORITHMS or challenge.algorithm.removesuffix("-SESS") in (
                 SUPPORTED_ALGORITHMS

@@ -55,8 +55,10 @@ class OutgoingInvite:
         credentials: DigestClient | None = None,
         on_provisional: ProvisionalCallback | None = None,
         dialogs: DialogTable | None = None,
+        auto_ack: bool = True,
     ) -> None:
         self.sender = sender
+        self.auto_ack = auto_ack
         self.layer = layer_of(sender)
         self.request = request
         self.flow = flow
@@ -68,6 +70,9 @@ class OutgoingInvite:
         self._tx: ClientTransaction
         self._cancel_tx: ClientTransaction | None = None
         self._give_up: asyncio.TimerHandle | None = None
+        self._answered_request: SipRequest | None = None  # the INVITE the 2xx answered (for its ACK)
+        self._dialog: Dialog | None = None
+        self._acked = False
         # sent right away, so that a cancel() straight after invite() finds the INVITE on its way
         self._tx = self.layer.send_request(request, flow, on_provisional=self._provisional)
         self._task = asyncio.create_task(self._run())
@@ -113,15 +118,32 @@ class OutgoingInvite:
         dialog: Dialog | None = None
         if 200 <= response.status < 300 and response.to.tag is not None:
             dialog = Dialog.from_uac(request, response, self.flow, sender=self.sender)
+            self._answered_request, self._dialog = request, dialog
             if self.dialogs is not None:
                 self.dialogs.add(dialog)
-            self._tx.send_ack(dialog.create_ack(request))
+            if self.auto_ack or self.cancelled:
+                self.ack()
             if self.cancelled:  # the 2xx crossed our CANCEL: the call must still be ended
                 await dialog.bye()
         cancel_response = None
         if self._cancel_tx is not None:
             cancel_response = await self._cancel_tx.final_response()
         return InviteResult(response, dialog, self.provisional, self.cancelled, cancel_response)
+
+    def ack(self, body: bytes = b"", content_type: str | None = None) -> None:
+        """ACK the 2xx (with the session answer when the 2xx carried the offer, RFC 3264).
+
+        Called by ``invite()`` itself unless it was made with ``auto_ack=False``; the ACK is
+        re-sent for every retransmission of the 2xx. Does nothing before a 2xx or twice.
+        """
+        if self._dialog is None or self._answered_request is None or self._acked:
+            return
+        self._acked = True
+        ack = self._dialog.create_ack(self._answered_request)
+        if content_type is not None:
+            ack.add_header("Content-Type", content_type)
+        ack.body = body
+        self._tx.send_ack(ack)
 
     async def _send(self, request: SipRequest) -> SipResponse:
         self._tx = self.layer.send_request(request, self.flow, on_provisional=self._provisional)
@@ -136,15 +158,24 @@ def invite(
     *,
     on_provisional: ProvisionalCallback | None = None,
     dialogs: DialogTable | None = None,
+    auto_ack: bool = True,
 ) -> OutgoingInvite:
     """Send ``request`` (an INVITE with From tag and Contact) and follow it to the end.
 
     ``sender`` is a TransactionLayer or a SipServer. A 401/407 is answered once with
-    ``credentials``. On 2xx the dialog is created (and added to ``dialogs``) and ACKed.
+    ``credentials``. On 2xx the dialog is created (and added to ``dialogs``) and ACKed, or,
+    with ``auto_ack=False``, ACKed when the caller calls ``ack()`` (RFC 3725 flow I: the
+    answer to the 2xx's offer comes from the other leg).
     Raises ValueError for a request that cannot create a dialog.
     """
     if request.method != "INVITE" or request.from_.tag is None or not request.contacts:
         raise ValueError("an INVITE with a From tag and a Contact is needed")
     return OutgoingInvite(
-        sender, request, flow, credentials=credentials, on_provisional=on_provisional, dialogs=dialogs
+        sender,
+        request,
+        flow,
+        credentials=credentials,
+        on_provisional=on_provisional,
+        dialogs=dialogs,
+        auto_ack=auto_ack,
     )

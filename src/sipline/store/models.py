@@ -135,7 +135,10 @@ class CallRecord(Base):
     """One click-to-call: what was asked (sendSip), what SIP said, and what it cost."""
 
     __tablename__ = "call_records"
-    __table_args__ = (Index("ix_call_records_account_submit", "account_id", "submit_time"),)
+    __table_args__ = (
+        Index("ix_call_records_account_submit", "account_id", "submit_time"),
+        Index("ix_call_records_open", "node", "hangup_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voice_id: Mapped[str] = mapped_column(String(19), unique=True)
@@ -167,3 +170,8 @@ class CallRecord(Base):
     settle_pay: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     recording_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     feedback_value: Mapped[str] = mapped_column(String(64), default="-1")
+    # Held from the balance at sendSip (the first billing period), given back when the call is settled.
+    reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    base_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # The node placing the call: at its restart it closes its own calls that were cut off.
+    node: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -1,0 +1,397 @@
+"""Click-to-call as a B2BUA, agent first (GUIDE section 3), with end-to-end SDP (RFC 3725 flow I).
+
+1. INVITE the agent's phone (no SDP) on the flow it registered on; From shows the callee's number.
+   A ring timeout ends in CANCEL.
+2. The phone answers with an offer; the 2xx is held un-ACKed while the callee is called through the
+   trunk with that offer, displayNum as caller ID (401/407 answered with the trunk's credentials).
+3. The callee's 2xx carries the answer: it goes to the phone in the ACK, and the legs are bridged:
+   re-INVITEs (hold), INFO and UPDATE are carried across, either side's BYE ends the other.
+   A failed callee leg ends the phone leg (ACK with a rejecting answer, then BYE).
+
+The phone waits for its ACK while the callee rings, at most its 2xx retransmission window (64*T1,
+32 s): the callee's ring timeout must stay below it until media is anchored (the media plane).
+What happens is reported to a ``CallObserver`` with the time each SIP message was sent or received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sipline.domain import calls
+from sipline.domain.calls import Termination
+from sipline.domain.trunks import CallerIdMode, Trunk
+from sipline.sip.dialog import Dialog, DialogState
+from sipline.sip.digest import DigestClient
+from sipline.sip.message import SipRequest, SipResponse
+from sipline.sip.sdp import SDP, SdpError, rejecting_answer
+from sipline.sip.server import SipServer
+from sipline.sip.transaction import ServerTransaction, new_tag
+from sipline.sip.transport import Flow
+from sipline.sip.uac import OutgoingInvite, invite
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE"
+_RELAYED = frozenset({"INVITE", "INFO", "UPDATE"})
+_background: set[asyncio.Task[object]] = set()  # fire-and-forget BYEs and relays, kept referenced
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallObserver(Protocol):
+    """Told what happens, with the time of the SIP message behind it."""
+
+    def callee_invited(self, at: datetime) -> None: ...
+
+    def callee_ringing(self, at: datetime) -> None: ...
+
+    def callee_answered(self, at: datetime) -> None: ...
+
+    def dtmf(self, digit: str) -> None: ...
+
+    def ended(self, at: datetime, termination: Termination) -> None: ...
+
+
+@dataclass(frozen=True)
+class PhoneTarget:
+    account: str
+    contact: str  # the registered contact URI: the Request-URI of the INVITE
+    flow: Flow  # the flow the phone registered on (NAT: back to its source)
+
+
+@dataclass(frozen=True)
+class CalleeTarget:
+    number: str  # as the API got it: shown on the phone
+    caller_id: str  # displayNum
+    trunk: Trunk
+
+    @property
+    def dialled(self) -> str:
+        return self.trunk.dialled_number(self.number)
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    phone_ring_timeout: float = 30.0
+    callee_ring_timeout: float = 25.0
+    max_duration: float = 3600.0
+
+
+class ClickToCall:
+    """One click-to-call; ``await run()`` places it and returns when it is over."""
+
+    def __init__(
+        self,
+        server: SipServer,
+        phone: PhoneTarget,
+        callee: CalleeTarget,
+        observer: CallObserver,
+        *,
+        limits: CallLimits | None = None,
+        call_id: str | None = None,
+    ) -> None:
+        self.server = server
+        self.phone = phone
+        self.callee = callee
+        self.observer = observer
+        self.limits = limits or CallLimits()
+        self.call_id = call_id or secrets.token_hex(12)
+        self._stop_reason: str | None = None
+        self._on_stop: Callable[[], None] | None = None
+        self._stopped = asyncio.Event()
+        self._ringing_reported = False
+        self._ended = False
+
+    # -- control -----------------------------------------------------------------------
+    def hang_up(self, reason: str) -> None:
+        """End the call from outside (shutdown, balance); whatever leg exists is cancelled or BYEd."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            self._stopped.set()
+            if self._on_stop is not None:
+                self._on_stop()
+
+    async def run(self) -> None:
+        try:
+            termination = await self._place()
+        except Exception:
+            log.exception("call %s failed", self.call_id)
+            termination = Termination("500", "Server Internal Error")
+        self._end(termination)
+
+    def _end(self, termination: Termination) -> None:
+        if not self._ended:
+            self._ended = True
+            self.observer.ended(now(), termination)
+
+    # -- the two legs ------------------------------------------------------------------
+    async def _place(self) -> Termination:
+        loop = asyncio.get_running_loop()
+        phone_leg = invite(
+            self.server, self._phone_invite(), self.phone.flow, dialogs=self.server.dialogs, auto_ack=False
+        )
+        timed_out: list[bool] = []
+
+        def ring_timeout() -> None:
+            timed_out.append(True)
+            phone_leg.cancel()
+
+        ring = loop.call_later(self.limits.phone_ring_timeout, ring_timeout)
+        self._on_stop = phone_leg.cancel
+        if self._stop_reason is not None:
+            phone_leg.cancel()
+        result = await phone_leg
+        ring.cancel()
+        response = result.response
+        if result.dialog is None or not 200 <= response.status < 300:
+            why = calls.PHONE_NO_ANSWER if timed_out else self._stop_reason
+            if response.status in (408, 503) and not timed_out and not result.cancelled:
+                why = calls.NOT_REACHABLE
+            return calls.failed_termination(response.status, response.reason, why)
+        phone_dialog = result.dialog
+        offer, offer_type = response.body, response.header("Content-Type")
+        if result.cancelled:  # the phone's 2xx crossed our CANCEL: invite() ACKed and BYEd it
+            return calls.failed_termination(
+                487, "Request Terminated", self._stop_reason or calls.PHONE_NO_ANSWER
+            )
+        if not offer or self._stop_reason is not None:
+            phone_leg.ack(*_rejection(offer, offer_type))
+            self._bye(phone_dialog)
+            if self._stop_reason is not None:
+                return calls.failed_termination(487, "Request Terminated", self._stop_reason)
+            return Termination(
+                "488", "Not Acceptable Here (the phone answered without a session description)"
+            )
+        return await self._call_callee(phone_leg, phone_dialog, offer, offer_type or SDP)
+
+    async def _call_callee(
+        self, phone_leg: OutgoingInvite, phone_dialog: Dialog, offer: bytes, offer_type: str
+    ) -> Termination:
+        trunk = self.callee.trunk
+        try:
+            flow = await _flow_to(self.server, trunk)
+        except OSError as exc:
+            log.warning("trunk %s unreachable: %s", trunk.name, exc)
+            phone_leg.ack(rejecting_answer(offer), SDP)
+            self._bye(phone_dialog)
+            return Termination("503", f"Service Unavailable (trunk {trunk.name} unreachable)")
+        credentials = (
+            DigestClient(trunk.username, trunk.password or "", trunk.realm)
+            if trunk.username is not None
+            else None
+        )
+        callee_leg = invite(
+            self.server,
+            self._callee_invite(flow, offer, offer_type),
+            flow,
+            credentials,
+            on_provisional=self._callee_provisional,
+            dialogs=self.server.dialogs,
+        )
+        self.observer.callee_invited(now())
+        why: list[str] = []
+
+        def give_up(reason: str) -> None:
+            if not why:
+                why.append(reason)
+            callee_leg.cancel()
+
+        loop = asyncio.get_running_loop()
+        ring = loop.call_later(self.limits.callee_ring_timeout, give_up, calls.CALLEE_NO_ANSWER)
+        phone_dialog.on_terminated.append(lambda _dialog: give_up(calls.PHONE_HUNG_UP))
+        self._on_stop = lambda: give_up(self._stop_reason or calls.SHUTDOWN)
+        result = await callee_leg
+        ring.cancel()
+        response = result.response
+        if result.dialog is None or not 200 <= response.status < 300:
+            phone_leg.ack(rejecting_answer(offer), SDP)
+            self._bye(phone_dialog)
+            return calls.failed_termination(response.status, response.reason, why[0] if why else None)
+        callee_dialog = result.dialog
+        if result.cancelled:  # the callee answered as we cancelled: invite() ACKed and BYEd it
+            self._bye(phone_dialog)
+            reason = why[0] if why else calls.PHONE_HUNG_UP
+            return calls.failed_termination(487, "Request Terminated", reason)
+        self.observer.callee_answered(now())
+        answer, answer_type = response.body, response.header("Content-Type")
+        if not answer:
+            phone_leg.ack(rejecting_answer(offer), SDP)
+            self._bye(phone_dialog)
+            self._bye(callee_dialog)
+            return calls.answered_termination("the callee answered without a session description")
+        phone_leg.ack(answer, answer_type or SDP)
+        return await self._bridge(phone_dialog, callee_dialog)
+
+    async def _bridge(self, phone: Dialog, callee: Dialog) -> Termination:
+        first: list[str] = []
+        done = asyncio.Event()
+
+        def ended_by(reason: str) -> Callable[[Dialog], None]:
+            def on_terminated(_dialog: Dialog) -> None:
+                if not first:
+                    first.append(reason)
+                done.set()
+
+            return on_terminated
+
+        phone.on_terminated.append(ended_by(calls.PHONE_HUNG_UP))
+        callee.on_terminated.append(ended_by(calls.CALLEE_HUNG_UP))
+        phone.on_request = self._relay_to(callee, from_callee=False)
+        callee.on_request = self._relay_to(phone, from_callee=True)
+        if phone.state is DialogState.TERMINATED:  # hung up while the callee was answering
+            first.append(calls.PHONE_HUNG_UP)
+            done.set()
+
+        def stop(reason: str) -> None:
+            if not first:
+                first.append(reason)
+            done.set()
+
+        self._on_stop = lambda: stop(self._stop_reason or calls.SHUTDOWN)
+        if self._stop_reason is not None:
+            stop(self._stop_reason)
+        cut = asyncio.get_running_loop().call_later(self.limits.max_duration, stop, calls.MAX_DURATION)
+        await done.wait()
+        cut.cancel()
+        for dialog in (phone, callee):
+            if dialog.state is not DialogState.TERMINATED:
+                self._bye(dialog)
+        return calls.answered_termination(first[0])
+
+    # -- in-dialog requests across the bridge ---------------------------------------------
+    def _relay_to(self, target: Dialog, *, from_callee: bool) -> Callable[[Dialog, ServerTransaction], None]:
+        def handle(dialog: Dialog, tx: ServerTransaction) -> None:
+            request = tx.request
+            if from_callee and tx.method == "INFO":
+                digit = calls.dtmf_digit(request.body.decode("utf-8", "replace"))
+                if digit is not None:
+                    self.observer.dtmf(digit)
+            if tx.method in _RELAYED and target.state is not DialogState.TERMINATED:
+                _spawn(_relay(dialog, tx, target))
+            elif tx.method == "OPTIONS":
+                tx.reply(200, headers=[("Allow", ALLOW)])
+            elif tx.method in _RELAYED:
+                tx.reply(481)
+            else:
+                tx.reply(405, headers=[("Allow", ALLOW)])
+
+        return handle
+
+    # -- building the INVITEs -------------------------------------------------------------
+    def _common_headers(self, flow: Flow) -> list[tuple[str, str]]:
+        host, port = self.server.transactions.transport.advertised_addr(flow)
+        transport = "" if flow.transport == "udp" else f";transport={flow.transport}"
+        return [
+            ("Contact", f"<sip:{host}:{port}{transport}>"),
+            ("Allow", ALLOW),
+            ("User-Agent", self.server.config.user_agent),
+        ]
+
+    def _phone_invite(self) -> SipRequest:
+        domain = self.server.config.domain
+        number = self.callee.number
+        fields = [
+            ("Max-Forwards", "70"),
+            ("From", f'"{number}" <sip:{number}@{domain}>;tag={new_tag()}'),
+            ("To", f"<sip:{self.phone.account}@{domain}>"),
+            ("Call-ID", f"{self.call_id}-a"),
+            ("CSeq", "1 INVITE"),
+            *self._common_headers(self.phone.flow),
+        ]
+        return SipRequest("INVITE", self.phone.contact, fields)
+
+    def _callee_invite(self, flow: Flow, offer: bytes, offer_type: str) -> SipRequest:
+        trunk = self.callee.trunk
+        host = trunk.uri_host if trunk.domain else f"{trunk.host}:{trunk.port}"
+        transport = "" if trunk.transport == "udp" else f";transport={trunk.transport}"
+        dialled, caller = self.callee.dialled, self.callee.caller_id
+        caller_uri = f"sip:{caller}@{trunk.uri_host}"
+        fields = [
+            ("Max-Forwards", "70"),
+            ("From", f'"{caller}" <{caller_uri}>;tag={new_tag()}'),
+            ("To", f"<sip:{dialled}@{trunk.uri_host}>"),
+            ("Call-ID", f"{self.call_id}-b"),
+            ("CSeq", "1 INVITE"),
+            *self._common_headers(flow),
+            ("Content-Type", offer_type),
+        ]
+        if trunk.caller_id is CallerIdMode.PAI:
+            fields.append(("P-Asserted-Identity", f"<{caller_uri}>"))
+        elif trunk.caller_id is CallerIdMode.RPID:
+            fields.append(
+                ("Remote-Party-ID", f'"{caller}" <{caller_uri}>;party=calling;screen=yes;privacy=off')
+            )
+        return SipRequest("INVITE", f"sip:{dialled}@{host}{transport}", fields, offer)
+
+    def _callee_provisional(self, response: SipResponse) -> None:
+        if response.status in (180, 183) and not self._ringing_reported:
+            self._ringing_reported = True
+            self.observer.callee_ringing(now())
+
+    def _bye(self, dialog: Dialog) -> None:
+        if dialog.state is not DialogState.TERMINATED:
+            _spawn(dialog.bye())
+
+
+async def _relay(source: Dialog, tx: ServerTransaction, target: Dialog) -> None:
+    """Carry an in-dialog request to the other leg and its answer back (re-INVITE for hold etc.)."""
+    request = tx.request
+    content_type = request.header("Content-Type")
+    try:
+        response = await target.request(
+            tx.method, body=request.body, content_type=content_type if request.body else None
+        )
+    except RuntimeError:  # the other leg ended meanwhile
+        tx.reply(481)
+        return
+    headers: list[tuple[str, str]] = []
+    if tx.method == "INVITE" and 200 <= response.status < 300:
+        headers.append(("Contact", source.local_contact))
+        source.acked.clear()
+    body_type = response.header("Content-Type")
+    if response.body and body_type:
+        headers.append(("Content-Type", body_type))
+    status = response.status if response.status >= 200 else 500
+    tx.reply(status, response.reason, headers=headers, body=response.body if body_type else b"")
+
+
+def _rejection(offer: bytes, offer_type: str | None) -> tuple[bytes, str | None]:
+    if not offer or (offer_type or "").split(";")[0].strip().lower() != SDP:
+        return b"", None
+    try:
+        return rejecting_answer(offer), SDP
+    except SdpError:
+        return b"", None
+
+
+async def _flow_to(server: SipServer, trunk: Trunk) -> Flow:
+    infos = await asyncio.get_running_loop().getaddrinfo(trunk.host, trunk.port, type=0, proto=0)
+    if not infos:
+        raise OSError(f"cannot resolve {trunk.host}")
+    address = infos[0][4]
+    flow: Flow = await server.transactions.transport.flow_to(
+        trunk.transport, (str(address[0]), int(address[1]))
+    )
+    return flow
+
+
+def _spawn(coroutine: Coroutine[Any, Any, object]) -> None:
+    task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
+    _background.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[object]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        with contextlib.suppress(Exception):
+            log.info("in-dialog request failed: %s", task.exception())

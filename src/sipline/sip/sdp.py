@@ -1,0 +1,79 @@
+"""Just enough SDP (RFC 4566 / RFC 3264) for signalling: make a simple offer or answer, reject one.
+
+The B2BUA passes session descriptions end to end; it only writes its own when it must end a leg
+politely (an answer that rejects every stream) and for the sandbox carrier and virtual phone.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+SDP = "application/sdp"
+PCMU, TELEPHONE_EVENT = 0, 101
+
+
+class SdpError(ValueError):
+    """Not a session description we can read."""
+
+
+def _media_lines(offer: bytes) -> list[str]:
+    try:
+        text = offer.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SdpError("SDP is not UTF-8") from None
+    lines = [line.strip() for line in text.splitlines()]
+    if not lines or lines[0] != "v=0":
+        raise SdpError("SDP must start with v=0")
+    media = [line for line in lines if line.startswith("m=")]
+    if not media:
+        raise SdpError("SDP has no m= line")
+    return media
+
+
+def audio_session(
+    host: str, port: int, *, session_id: int | None = None, answer_to: bytes | None = None
+) -> bytes:
+    """A PCMU + telephone-event audio description at ``host:port``.
+
+    As an answer (``answer_to``), streams other than the first audio one are rejected (port 0),
+    as RFC 3264 §6 wants one m= line per offered one.
+    """
+    session = session_id if session_id is not None else secrets.randbelow(2**31)
+    ip = "IP6" if ":" in host else "IP4"
+    lines = [
+        "v=0",
+        f"o=sipline {session} {session} IN {ip} {host}",
+        "s=sipline",
+        f"c=IN {ip} {host}",
+        "t=0 0",
+    ]
+    offered = _media_lines(answer_to) if answer_to is not None else ["m=audio"]
+    audio_done = False
+    for media in offered:
+        fields = media[2:].split()
+        if fields and fields[0] == "audio" and not audio_done:
+            audio_done = True
+            lines += [
+                f"m=audio {port} RTP/AVP {PCMU} {TELEPHONE_EVENT}",
+                f"a=rtpmap:{PCMU} PCMU/8000",
+                f"a=rtpmap:{TELEPHONE_EVENT} telephone-event/8000",
+                f"a=fmtp:{TELEPHONE_EVENT} 0-16",
+                "a=sendrecv",
+            ]
+        else:
+            lines.append(_rejected(fields))
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def rejecting_answer(offer: bytes) -> bytes:
+    """An answer declining every offered stream (port 0): ends an offer/answer exchange cleanly."""
+    lines = ["v=0", "o=sipline 0 0 IN IP4 0.0.0.0", "s=-", "c=IN IP4 0.0.0.0", "t=0 0"]
+    lines += [_rejected(media[2:].split()) for media in _media_lines(offer)]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _rejected(fields: list[str]) -> str:
+    kind = fields[0] if fields else "audio"
+    proto = fields[2] if len(fields) > 2 else "RTP/AVP"
+    fmt = fields[3] if len(fields) > 3 else "0"
+    return f"m={kind} 0 {proto} {fmt}"

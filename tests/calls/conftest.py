@@ -1,0 +1,78 @@
+"""A running platform (SIP and the sandbox carrier started) and virtual phones registered to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from sipline.bootstrap import Platform
+from sipline.carrier.phone import VirtualPhone
+from tests.conftest import Api
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0}
+
+
+@pytest.fixture
+async def live(platform: Platform) -> AsyncIterator[Platform]:
+    """The platform with its SIP service and the sandbox carrier (ringing 0.2 s) running."""
+    assert platform.sandbox is not None
+    platform.sandbox.ring_seconds = 0.2
+    await platform.start_sandbox()
+    await platform.sip.start()
+    yield platform
+    await platform.calls.shutdown()
+    await platform.sip.stop()
+    await platform.sandbox.stop()
+
+
+PhoneFactory = Callable[..., Awaitable[tuple[VirtualPhone, dict[str, Any]]]]
+
+
+@pytest.fixture
+async def phone_of(live: Platform, api: Api) -> AsyncIterator[PhoneFactory]:
+    """Make phones through sipAdd and register virtual phones with the credentials sipQuery shows."""
+    started: list[VirtualPhone] = []
+
+    async def make(index: int = 0, **options: Any) -> tuple[VirtualPhone, dict[str, Any]]:
+        listing = await api.query()
+        if listing["data"] is None or not listing["data"]["records"]:  # type: ignore[index]
+            assert (await api.add(quantity=3))["status"] == "0"
+            listing = await api.query()
+        record: dict[str, Any] = listing["data"]["records"][index]  # type: ignore[index]
+        phone = VirtualPhone(
+            ("127.0.0.1", live.sip.port),
+            record["account"],
+            record["password"],
+            domain=live.settings.sip_domain,
+            **{"answer_after": 0.1, **options},
+        )
+        await phone.start()
+        started.append(phone)
+        return phone, record
+
+    yield make
+    await asyncio.gather(*(phone.stop() for phone in started), return_exceptions=True)
+
+
+async def finished(api: Api, voice_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The call's record once it has a hang-up time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        record = await record_of(api, voice_id)
+        if record["hangupTime"] is not None or loop.time() > deadline:
+            return record
+        await asyncio.sleep(0.1)
+
+
+async def record_of(api: Api, voice_id: str) -> dict[str, Any]:
+    answer = await api.http.get(f"/voice/recordSip/{voice_id}", headers=api.customer.headers())
+    assert answer.json()["status"] == "0", answer.text
+    record: dict[str, Any] = answer.json()["data"]
+    return record
