@@ -1,29 +1,51 @@
-"""Running the platform: the HTTP API under uvicorn (and, as they land, the SIP and media planes)."""
+"""Running the platform: SIP, the sandbox carrier and the HTTP API (uvicorn), started and stopped in order."""
 
 import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
 
-from sipline.bootstrap import build_app, build_platform
+from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 
 log = logging.getLogger("sipline")
 
 
+@dataclass(frozen=True)
+class Running:
+    platform: Platform
+    base_url: str  # of the voice API, e.g. http://127.0.0.1:8080
+
+
 async def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM: SIP first (phones re-register quickly), then the HTTP API."""
+    """Run until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running(settings):
+        await stop.wait()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    """The whole platform started: SIP first (phones re-register quickly), then the HTTP API.
+
+    On exit, calls in progress are hung up and settled, and the last registrations written.
+    """
     platform = await build_platform(settings)
     sip = platform.sip
     restored = await platform.bindings.load(datetime.now(UTC))
     await platform.calls.close_interrupted()
     credentials = await platform.directory.preload_sip_credentials()
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
+    background: list[asyncio.Task[None]] = []
     try:
         await platform.start_sandbox()
         await sip.start()
@@ -45,19 +67,20 @@ async def serve(settings: Settings) -> None:
                 server_header=False,
             )
         )
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, server.handle_exit, signum, None)
-        background = [
-            asyncio.create_task(_announce(server, settings)),
-            asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)),
-        ]
-        await server.serve()
+        http = asyncio.create_task(server.serve())
+        background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
+        await _started(server, http)
+        base_url = _announce(server, settings)
+        try:
+            yield Running(platform, base_url)
+        finally:
+            server.should_exit = True
+            await http
+    finally:
         for task in background:
             task.cancel()
         # Wait for them to unwind: a poll cancelled mid-query must close its session before the engine.
         await asyncio.gather(*background, return_exceptions=True)
-    finally:
         await platform.calls.shutdown()  # BYE/CANCEL every call and settle its record
         await sip.stop()
         if platform.sandbox is not None:
@@ -77,14 +100,23 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _announce(server: uvicorn.Server, settings: Settings) -> None:
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start-up event to wait on
-        await asyncio.sleep(0.05)
+async def _started(server: uvicorn.Server, http: asyncio.Task[None]) -> None:
+    while not server.started:  # uvicorn offers no start-up event to wait on
+        if http.done():  # it could not start (port taken...): its exception says why
+            http.result()
+            raise RuntimeError("the HTTP server stopped while starting")
+        await asyncio.sleep(0.02)
+
+
+def _announce(server: uvicorn.Server, settings: Settings) -> str:
+    urls = []
     for listener in server.servers:
         for sock in listener.sockets:
             host, port = sock.getsockname()[:2]
+            urls.append(f"http://{host}:{port}")
             log.info("voice API listening on http://%s:%s (OpenAPI at /docs)", host, port)
     log.info("data directory %s", settings.data_dir.resolve())
+    return urls[0] if urls else f"http://{settings.host}:{settings.http_port}"
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -14,8 +14,10 @@ from tests.sip.peer import RawPeer
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 
-async def provision(served: Served, quantity: int = 2) -> tuple[AsyncClient, str, list[Phone]]:
-    account = served.admin_json("account", "create")
+async def provision(
+    served: Served, quantity: int = 2, balance: str = "0"
+) -> tuple[AsyncClient, str, list[Phone]]:
+    account = served.admin_json("account", "create", "--balance", balance)
     app_id = str(served.admin_json("app", "create", "--api-key", str(account["apiKey"]))["appId"])
     client = AsyncClient(served.base_url, str(account["apiKey"]), str(account["apiSecret"]))
     await client.sip_add(app_id, "deskGroup", "desk", quantity, "861000000")

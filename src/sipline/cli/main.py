@@ -6,7 +6,10 @@ import click
 
 from sipline import __version__
 from sipline.cli.admin import admin
+from sipline.cli.calls import call
+from sipline.cli.demo import demo
 from sipline.cli.options import platform_options, settings_from
+from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
 
 
@@ -29,7 +32,7 @@ def serve(
     http_port: int | None,
     sip_port: int | None,
 ) -> None:
-    """Run the platform: migrate the database, then serve the voice API."""
+    """Run the platform: migrate the database, then serve SIP and the voice API."""
     from sipline.runtime import configure_logging, run
     from sipline.runtime import serve as serve_platform
 
@@ -45,8 +48,8 @@ def serve(
     run(serve_platform(settings))
 
 
-cli.add_command(admin)
-cli.add_command(phones)
+for command in (admin, phones, call, carrier, phone, demo):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,42 +1,14 @@
 """`sipline phones ...`: the customer's phone commands, through the voice API (the SDK)."""
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from sipline.cli.customer import api_options as _api_options
+from sipline.cli.customer import call_api as _call
 from sipline.cli.options import json_flag
 from sipline.cli.output import print_json, print_table
-from sipline.client import Client, Phone, SiplineError
-
-T = TypeVar("T")
-
-
-def _api_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
-        "--api-secret", envvar="SIPLINE_API_SECRET", required=True, help="(env SIPLINE_API_SECRET)"
-    )(func)
-    func = click.option("--api-key", envvar="SIPLINE_API_KEY", required=True, help="(env SIPLINE_API_KEY)")(
-        func
-    )
-    func = click.option(
-        "--base-url",
-        envvar="SIPLINE_BASE_URL",
-        default="http://127.0.0.1:8080",
-        show_default=True,
-        help="Server root URL (env SIPLINE_BASE_URL).",
-    )(func)
-    return click.option("--app-id", envvar="SIPLINE_APP_ID", required=True, help="(env SIPLINE_APP_ID)")(func)
-
-
-def _call(base_url: str, api_key: str, api_secret: str, action: Callable[[Client], T]) -> T:
-    try:
-        with Client(base_url, api_key, api_secret) as client:
-            return action(client)
-    except SiplineError as exc:
-        raise click.ClickException(f"[{exc.status}] {exc.reason}") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot reach {base_url}: {exc}") from None
+from sipline.client import Client, Phone
 
 
 def _phone_json(phone: Phone) -> dict[str, Any]:

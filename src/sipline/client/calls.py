@@ -91,6 +91,17 @@ def sip_reset(app_id: str, account: str) -> Call[str]:
     return Call("POST", "/voice/sipReset", {"account": account, "appId": app_id}, _str)
 
 
+def send_sip(app_id: str, account: str, callee: str, display_num: str, called_info: str = "") -> Call[str]:
+    body = {
+        "callee": callee,
+        "displayNum": display_num,
+        "account": account,
+        "appId": app_id,
+        "calledInfo": called_info,
+    }
+    return Call("POST", "/voice/sendSip", body, _str)
+
+
 def record_sip(voice_id: str) -> Call[CallRecord]:
     return Call("GET", f"/voice/recordSip/{voice_id}", None, CallRecord.from_wire)
 

@@ -49,6 +49,12 @@ class Client:
     def sip_reset(self, app_id: str, account: str) -> str:
         return self.call(calls.sip_reset(app_id, account))
 
+    def send_sip(
+        self, app_id: str, account: str, callee: str, display_num: str, called_info: str = ""
+    ) -> str:
+        """Invoke a phone (click-to-call); returns the voiceId of the call, which goes on."""
+        return self.call(calls.send_sip(app_id, account, callee, display_num, called_info))
+
     def record_sip(self, voice_id: str) -> CallRecord:
         return self.call(calls.record_sip(voice_id))
 

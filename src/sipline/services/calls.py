@@ -186,7 +186,8 @@ class CallService:
         ).first()
         if row is None:
             raise ApiError(
-                Status.BALANCE_INSUFFICIENT, f"the balance cannot pay the first billing period ({amount})"
+                Status.BALANCE_INSUFFICIENT,
+                f"the balance cannot pay the first billing period ({format(amount.normalize(), 'f')})",
             )
         if amount:
             session.add(

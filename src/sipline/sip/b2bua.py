@@ -131,11 +131,13 @@ class ClickToCall:
     def _end(self, termination: Termination) -> None:
         if not self._ended:
             self._ended = True
+            log.info("call %s ended: %s %s", self.call_id, termination.code, termination.reason)
             self.observer.ended(now(), termination)
 
     # -- the two legs ------------------------------------------------------------------
     async def _place(self) -> Termination:
         loop = asyncio.get_running_loop()
+        log.info("call %s: ringing phone %s at %s", self.call_id, self.phone.account, self.phone.contact)
         phone_leg = invite(
             self.server, self._phone_invite(), self.phone.flow, dialogs=self.server.dialogs, auto_ack=False
         )
@@ -198,6 +200,9 @@ class ClickToCall:
             dialogs=self.server.dialogs,
         )
         self.observer.callee_invited(now())
+        log.info(
+            "call %s: phone answered, calling %s via trunk %s", self.call_id, self.callee.dialled, trunk.name
+        )
         why: list[str] = []
 
         def give_up(reason: str) -> None:

@@ -1,0 +1,234 @@
+"""Click-to-call end to end: `sipline serve`, baresip as the agent's phone, SIPp as the carrier, the SDK as
+the CRM. Each record is checked against what the SIP peers did (SIPp's scenario checks our INVITE)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sipline.client import AsyncClient, CallRecord
+from sipline.domain import calls
+from tests.e2e.conftest import Served
+from tests.e2e.test_registration import phone_state, provision
+from tests.sip.baresip import Baresip, wait_for
+from tests.sip.conftest import BARESIP, SCENARIOS, SIPP, SippResult, free_port, need, run_sipp
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+HERE = Path(__file__).resolve().parent / "scenarios"
+CALLEE = "442079469001"
+CALLER_ID = "1008122211"
+
+
+class Desk:
+    """A platform with a SIPp carrier as its trunk and one baresip phone registered to it."""
+
+    def __init__(
+        self, served: Served, carrier_port: int, client: AsyncClient, app_id: str, account: str
+    ) -> None:
+        self.served = served
+        self.carrier_port = carrier_port
+        self.client = client
+        self.app_id = app_id
+        self.account = account
+        self.phone: Baresip | None = None
+
+    async def carrier(self, scenario: Path, tmp_path: Path) -> asyncio.Task[SippResult]:
+        """SIPp answering one call with ``scenario`` (a task: await it for SIPp's verdict)."""
+        args = [
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.carrier_port),
+            "-m",
+            "1",
+            "-trace_err",
+        ]
+        task = asyncio.create_task(run_sipp([*args, "-mp", str(free_port())], cwd=tmp_path, timeout=40))
+        await asyncio.sleep(0.3)  # let SIPp bind its port
+        return task
+
+    async def call(self, callee: str = CALLEE) -> str:
+        return await self.client.send_sip(self.app_id, self.account, callee, CALLER_ID, "e2e")
+
+    async def record(self, voice_id: str, timeout: float = 30) -> CallRecord:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (record := await self.client.record_sip(voice_id)).hangup_time is None:
+            assert loop.time() < deadline, self.served.log.read_text()[-3000:]
+            await asyncio.sleep(0.2)
+        return record
+
+
+async def start_desk(
+    tmp_path: Path, database_url: str, answermode: str = "auto", trunk_login: str = ""
+) -> tuple[Served, Desk]:
+    need(SIPP)
+    need(BARESIP)
+    served = Served(tmp_path, database_url)
+    carrier_port = free_port()
+    served.env |= {
+        "SIPLINE_TRUNKS": f'{{"carrier": "sip:{trunk_login}127.0.0.1:{carrier_port}"}}',
+        "SIPLINE_DEFAULT_TRUNK": "carrier",
+        "SIPLINE_PHONE_RING_TIMEOUT": "3",
+        "SIPLINE_CALLEE_RING_TIMEOUT": "2",
+    }
+    served.start()
+    client, app_id, phones = await provision(served, 1, balance="10")
+    desk = Desk(served, carrier_port, client, app_id, phones[0].account)
+    desk.phone = Baresip(
+        tmp_path / "baresip",
+        f"<sip:{phones[0].account}@127.0.0.1:{served.sip_port}>;auth_pass={phones[0].password};"
+        f"answermode={answermode};regint=300",
+    )
+    await desk.phone.start()
+
+    async def registered() -> bool:
+        return bool((await phone_state(client, app_id, desk.account)).extra["registered"])
+
+    assert await wait_for(registered, 10), desk.phone.log()
+    return served, desk
+
+
+@pytest.fixture
+async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
+    served, made = await start_desk(tmp_path, database_url)
+    try:
+        yield made
+    finally:
+        if made.phone is not None:
+            await made.phone.kill()
+        await made.client.aclose()
+        served.stop()
+
+
+def at(value: str | None) -> datetime:
+    assert value is not None
+    return datetime.fromisoformat(value)
+
+
+async def test_answered_call_then_the_callee_hangs_up(desk: Desk, tmp_path: Path) -> None:
+    carrier = await desk.carrier(HERE / "carrier_answer.xml", tmp_path)
+    voice_id = await desk.call()
+    record = await desk.record(voice_id)
+    verdict = await carrier
+    assert verdict.returncode == 0, verdict.stdout[-2000:] + verdict.stderr[-2000:]
+    assert record.termination_code == "200" and record.termination_reason == calls.CALLEE_HUNG_UP
+    # SIPp rang 0.5 s before answering and talked 2 s before its BYE
+    assert 0.3 <= (at(record.answer_time) - at(record.ringing_time)).total_seconds() <= 1.5
+    assert record.call_duration == 2
+    assert at(record.submit_time) <= at(record.call_time) <= at(record.ringing_time)
+    assert record.charged_duration == 60 and record.cost == "0.01"
+    assert record.code == "United Kingdom(London)"
+
+
+async def test_busy_callee(desk: Desk, tmp_path: Path) -> None:
+    carrier = await desk.carrier(HERE / "carrier_busy.xml", tmp_path)
+    record = await desk.record(await desk.call())
+    assert (await carrier).returncode == 0
+    assert record.termination_code == "486" and record.termination_reason == "Busy Here"
+    assert record.answer_time is None and record.call_duration == 0 and record.cost == "0"
+    assert record.ringing_time is not None
+
+
+async def test_callee_does_not_answer(desk: Desk, tmp_path: Path) -> None:
+    carrier = await desk.carrier(HERE / "carrier_no_answer.xml", tmp_path)
+    record = await desk.record(await desk.call())
+    assert (await carrier).returncode == 0  # SIPp saw our CANCEL and ACKed its 487
+    assert record.termination_code == "487"
+    assert calls.CALLEE_NO_ANSWER in (record.termination_reason or "")
+    assert 1.5 <= (at(record.hangup_time) - at(record.call_time)).total_seconds() <= 3.5
+
+
+async def test_phone_hangs_up(desk: Desk, tmp_path: Path) -> None:
+    assert desk.phone is not None
+    carrier = await desk.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
+    voice_id = await desk.call()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (await desk.client.record_sip(voice_id)).answer_time is None:
+        assert loop.time() < deadline
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.2)
+    await desk.phone.command("hangup")
+    record = await desk.record(voice_id)
+    assert (await carrier).returncode == 0  # the carrier got our BYE
+    assert record.termination_code == "200" and record.termination_reason == calls.PHONE_HUNG_UP
+    assert record.call_duration >= 1
+
+
+async def test_trunk_digest_challenge(tmp_path: Path, database_url: str) -> None:
+    served, made = await start_desk(tmp_path, database_url, trunk_login="trunkuser:trunkpass@")
+    try:
+        assert made.phone is not None
+        carrier = await made.carrier(SCENARIOS / "carrier_auth_uas.xml", tmp_path)
+        voice_id = await made.call()
+        await asyncio.sleep(2.5)
+        await made.phone.command("hangup")
+        record = await made.record(voice_id)
+        verdict = await carrier
+        assert verdict.returncode == 0, verdict.stdout[-2000:]
+        assert record.termination_code == "200" and record.answer_time is not None
+    finally:
+        if made.phone is not None:
+            await made.phone.kill()
+        await made.client.aclose()
+        served.stop()
+
+
+async def test_phone_does_not_answer(tmp_path: Path, database_url: str) -> None:
+    served, made = await start_desk(tmp_path, database_url, answermode="manual")
+    try:
+        record = await made.record(await made.call())
+        assert record.termination_code == "487"
+        assert calls.PHONE_NO_ANSWER in (record.termination_reason or "")
+        assert record.call_time is None  # the callee was never called
+    finally:
+        if made.phone is not None:
+            await made.phone.kill()
+        await made.client.aclose()
+        served.stop()
+
+
+@pytest.mark.parametrize("graceful", [True, False])
+async def test_server_restart_mid_call(tmp_path: Path, database_url: str, graceful: bool) -> None:
+    served, made = await start_desk(tmp_path, database_url)
+    try:
+        carrier = await made.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
+        voice_id = await made.call()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (await made.client.record_sip(voice_id)).answer_time is None:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.1)
+        assert served.process is not None
+        if graceful:
+            served.stop()  # SIGTERM: the platform hangs both legs up and settles the record
+            assert (await carrier).returncode == 0
+        else:
+            served.process.kill()
+            served.process.wait()
+            served.process = None
+            carrier.cancel()
+        served.start()
+        record = await made.record(voice_id, timeout=10)
+        answered = at(record.answer_time)
+        if graceful:
+            assert record.termination_code == "200" and record.termination_reason == calls.SHUTDOWN
+            assert record.call_duration >= 1 and record.cost == "0.01"
+        else:
+            assert record.termination_reason == calls.INTERRUPTED
+            assert at(record.hangup_time) == answered  # the last moment known of the call
+            assert record.cost == "0"
+    finally:
+        if made.phone is not None:
+            await made.phone.kill()
+        await made.client.aclose()
+        served.stop()
