@@ -15,24 +15,18 @@ Run: python -m bench.sip.register_bench [--rates 1000,2000,...] [--seconds 5]
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from bench.common import free_port, wait_http
-from sipline.domain.signing import compute_sign
+from bench.common import free_port, served_platform, sipp_counter, sipp_users_csv
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -44,52 +38,8 @@ KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 @contextmanager
 def sipline_registrar(workdir: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """`sipline serve` on CPU 0 with PHONES phones created through the API; yields (SIP port, users)."""
-    env = os.environ | {"SIPLINE_DATA_DIR": str(workdir / "sipline"), "SIPLINE_LOG_LEVEL": "WARNING"}
-    env.pop("SIPLINE_DATABASE_URL", None)
-    sipline = [sys.executable, "-m", "sipline"]
-
-    def admin(*args: str) -> dict[str, str]:
-        done = subprocess.run(
-            [*sipline, "admin", *args, "--json"], env=env, capture_output=True, text=True, check=True
-        )
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-    account = admin("account", "create")
-    app_id = admin("app", "create", "--api-key", account["apiKey"], "--phone-limit", str(PHONES))["appId"]
-    http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", *sipline, "serve", "--http-port", str(http_port), "--sip-port", str(sip_port)],
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{http_port}"
-        wait_http(f"{base}/openapi.json", server)
-        timestamp = str(int(time.time()))
-        headers = {
-            "Api-Key": account["apiKey"],
-            "Timestamp": timestamp,
-            "Sign": compute_sign(account["apiKey"], account["apiSecret"], timestamp),
-        }
-        users: dict[str, str] = {}
-        for group in range(PHONES // 50):
-            body = {
-                "groupName": f"bench{group:03d}",
-                "phoneName": f"b{group:03d}",
-                "quantity": 50,
-                "displayNum": "861000000",
-                "appId": app_id,
-            }
-            assert httpx.post(f"{base}/voice/sipAdd", json=body, headers=headers).json()["status"] == "0"
-        for page in range(1, PHONES // 100 + 1):
-            query = {"current": page, "size": 100, "params": {"appId": app_id}}
-            for phone in httpx.post(f"{base}/voice/sipQuery", json=query, headers=headers).json()["data"][
-                "records"
-            ]:
-                users[phone["account"]] = phone["password"]
-        yield sip_port, users
-    finally:
-        server.terminate()
-        server.wait(15)
+    with served_platform(workdir, PHONES) as platform:
+        yield platform.sip_port, platform.users
 
 
 @contextmanager
@@ -144,15 +94,10 @@ def run_step(port: int, rate: int, seconds: float, workdir: Path, csv: Path) -> 
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     out = proc.stdout
-    ok = _counter(out, "Successful call")
-    failed = _counter(out, "Failed call")
+    ok = sipp_counter(out, "Successful call")
+    failed = sipp_counter(out, "Failed call")
     retrans = sum(int(m.group(1)) for m in re.finditer(r"REGISTER ---------->\s+\d+\s+(\d+)", out))
     return ok, failed, retrans, elapsed
-
-
-def _counter(screen: str, name: str) -> int:
-    matches = re.findall(rf"{name}\s+\|\s+\d+\s+\|\s+(\d+)", screen)
-    return int(matches[-1]) if matches else -1
 
 
 def best_clean_rate(
@@ -184,10 +129,7 @@ def main() -> None:
         workdir = Path(tmp)
         csv = workdir / "users.csv"
         with sipline_registrar(workdir) as (port, users):
-            lines = ["SEQUENTIAL"] + [
-                f"{u};{p};[authentication username={u} password={p}]" for u, p in users.items()
-            ]
-            csv.write_text("\n".join(lines) + "\n")
+            sipp_users_csv(users, csv)
             sipline_rate = best_clean_rate(
                 "sipline serve (SQLite, 1 core)", port, rates, args.seconds, workdir, csv
             )

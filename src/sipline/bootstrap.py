@@ -73,6 +73,7 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
     sip = build_sip_server(settings, directory, bindings)
     calls = CallService(
         sessions,
+        directory,
         bindings,
         sip,
         TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table()),

@@ -1,11 +1,14 @@
 """Where a callee number goes, as the API's `code`: "Country(Region)", from libphonenumber's data."""
 
+import functools
+
 import phonenumbers
 from phonenumbers import carrier, geocoder
 
 UNKNOWN = "Unknown"
 
 
+@functools.lru_cache(maxsize=65536)  # libphonenumber's lookup costs more than the rest of sendSip
 def destination_code(callee: str, language: str = "en") -> str:
     """E.g. "Afghanistan(Kandahar)"; the region falls back to the mobile carrier, then is left out."""
     try:

@@ -1,7 +1,7 @@
 """Writing a call's record as it happens, and settling it at hang-up.
 
-Each SIP event (callee invited, ringing, answered, DTMF) updates the record in the background,
-coalesced so that a burst costs one write; the last write settles the call in one transaction:
+Each SIP event (callee invited, ringing, answered, DTMF) updates the record through the CallWriter
+(group commits, coalesced per call); the last write settles the call in one transaction:
 final timings and termination, the rated cost (domain/rating.py's one rounding point), the
 reservation given back, the cost debited, both as ledger rows. A record whose node stopped before
 that last write is closed at the node's next start (``close_interrupted``).
@@ -17,13 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain import calls, rating
 from sipline.domain.calls import Termination
-from sipline.domain.rating import BillingPeriod, Rate
-from sipline.store.models import Account, CallRecord, LedgerEntry
+from sipline.domain.rating import Rate
+from sipline.services.call_writer import CallWriter, Settlement
+from sipline.store.models import CallRecord
 
 log = logging.getLogger("sipline.calls")
 
@@ -44,19 +45,14 @@ class CallTerms:
 
 
 class CallJournal:
-    """The ``CallObserver`` of one call: its record follows the call."""
+    """The ``CallObserver`` of one call: its record follows the call, through the ``CallWriter``."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        terms: CallTerms,
-        on_settled: Callable[[CallJournal], None],
+        self, writer: CallWriter, terms: CallTerms, on_settled: Callable[[CallJournal], None]
     ) -> None:
-        self._sessions = sessions
+        self._writer = writer
         self.terms = terms
         self._on_settled = on_settled
-        self._pending: dict[str, Any] = {}
-        self._writer: asyncio.Task[None] | None = None
         self._answer_time: datetime | None = None
         self._digits = ""
         self.settled = asyncio.Event()
@@ -83,31 +79,13 @@ class CallJournal:
 
     # -- writing ---------------------------------------------------------------------------
     def _set(self, **fields: Any) -> None:
-        self._pending.update(fields)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        while self._pending:
-            fields, self._pending = self._pending, {}
-            try:
-                async with self._sessions() as session:
-                    await session.execute(
-                        update(CallRecord).where(CallRecord.voice_id == self.terms.voice_id).values(**fields)
-                    )
-                    await session.commit()
-            except Exception:
-                log.exception("call %s: record update failed; it is retried at hang-up", self.terms.voice_id)
-                self._pending = fields | self._pending
-                return
+        self._writer.update(self.terms.voice_id, fields)
 
     async def _settle(self, at: datetime, termination: Termination) -> None:
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
-        fields = self._pending | self._final(at, termination)
-        self._pending = {}
+        fields = self._final(at, termination)
+        terms = self.terms
         try:
-            await settle(self._sessions, self.terms, fields)
+            await self._writer.settle(Settlement(terms.voice_id, terms.account_id, terms.reserved, fields))
         except Exception:
             log.exception("call %s: settling failed; closed at the next start", self.terms.voice_id)
         finally:
@@ -133,54 +111,9 @@ class CallJournal:
         return fields
 
 
-async def settle(
-    sessions: async_sessionmaker[AsyncSession], terms: CallTerms, fields: dict[str, Any]
-) -> bool:
-    """Close a record and move the money in one transaction; False if it was closed already."""
-    async with sessions() as session:
-        closed = await session.execute(
-            update(CallRecord)
-            .where(CallRecord.voice_id == terms.voice_id, CallRecord.hangup_time.is_(None))
-            .values(**fields)
-        )
-        if closed.rowcount == 0:  # type: ignore[attr-defined]
-            return False
-        cost: Decimal = fields.get("cost") or Decimal(0)
-        await _move_money(session, terms.account_id, terms.voice_id, terms.reserved, cost)
-        await session.commit()
-    return True
-
-
-async def _move_money(
-    session: AsyncSession, account_id: int, voice_id: str, reserved: Decimal, cost: Decimal
-) -> None:
-    if not reserved and not cost:
-        return
-    balance = await session.scalar(
-        update(Account)
-        .where(Account.id == account_id)
-        # One bound amount: it takes the column's Money type (a second one would bind as a plain number).
-        .values(balance=Account.balance + (reserved - cost))
-        .returning(Account.balance)
-    )
-    if balance is None:  # the account was deleted meanwhile
-        return
-    if reserved:
-        session.add(
-            LedgerEntry(
-                account_id=account_id, kind="release", amount=reserved, balance_after=balance + cost,
-                reference=voice_id,
-            )
-        )  # fmt: skip
-    if cost:
-        session.add(
-            LedgerEntry(
-                account_id=account_id, kind="call", amount=-cost, balance_after=balance, reference=voice_id
-            )
-        )
-
-
-async def close_interrupted(sessions: async_sessionmaker[AsyncSession], node: str, at: datetime) -> int:
+async def close_interrupted(
+    sessions: async_sessionmaker[AsyncSession], writer: CallWriter, node: str, at: datetime
+) -> int:
     """Close this node's records left open by a stop that could not end the calls (crash, kill).
 
     Nothing is known of when they ended: hangupTime is the last time known of the call, nothing
@@ -193,10 +126,6 @@ async def close_interrupted(sessions: async_sessionmaker[AsyncSession], node: st
                     CallRecord.voice_id,
                     CallRecord.account_id,
                     CallRecord.reserved,
-                    CallRecord.rate,
-                    CallRecord.bill_period,
-                    CallRecord.currency,
-                    CallRecord.quote_exchange,
                     func.coalesce(
                         CallRecord.answer_time,
                         CallRecord.ringing_time,
@@ -209,17 +138,8 @@ async def close_interrupted(sessions: async_sessionmaker[AsyncSession], node: st
         ).all()
     closed = 0
     for row in rows:
-        terms = CallTerms(
-            voice_id=row.voice_id,
-            account_id=row.account_id,
-            rate=Rate("", row.rate or Decimal(0), BillingPeriod.parse(row.bill_period or "60+60")),
-            reserved=row.reserved,
-            currency=row.currency,
-            quote_exchange=row.quote_exchange,
-        )
-        last_known = row.last_known if isinstance(row.last_known, datetime) else at
         fields = {
-            "hangup_time": last_known,
+            "hangup_time": row.last_known if isinstance(row.last_known, datetime) else at,
             "call_duration": 0,
             "charged_duration": 0,
             "cost": Decimal(0),
@@ -227,7 +147,7 @@ async def close_interrupted(sessions: async_sessionmaker[AsyncSession], node: st
             "termination_code": "200" if row.answer_time is not None else "500",
             "termination_reason": calls.INTERRUPTED,
         }
-        if await settle(sessions, terms, fields):
+        if await writer.settle(Settlement(row.voice_id, row.account_id, row.reserved, fields)):
             closed += 1
     if closed:
         log.warning("closed %d call(s) interrupted by the last stop of node %s", closed, node)

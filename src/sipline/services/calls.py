@@ -12,11 +12,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain import calls
@@ -28,10 +25,11 @@ from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
 from sipline.services.auth import Caller
 from sipline.services.call_journal import CallJournal, CallTerms, close_interrupted
+from sipline.services.call_writer import CallWriter, NewCall
+from sipline.services.directory import Directory
 from sipline.sip.b2bua import CalleeTarget, CallLimits, ClickToCall, PhoneTarget
 from sipline.sip.bindings import Binding
 from sipline.sip.server import SipServer
-from sipline.store.models import Account, App, CallRecord, LedgerEntry, Phone, PhoneGroup
 
 log = logging.getLogger("sipline.calls")
 
@@ -66,6 +64,7 @@ class CallService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        directory: Directory,
         registrations: Registrations,
         sip: SipServer,
         routes: TrunkRoutes,
@@ -74,6 +73,8 @@ class CallService:
         node: str,
     ) -> None:
         self._sessions = sessions
+        self._directory = directory
+        self.writer = CallWriter(sessions)
         self._registrations = registrations
         self._sip = sip
         self.routes = routes
@@ -109,102 +110,56 @@ class CallService:
         return terms.voice_id
 
     async def _phone(self, caller: Caller, order: CallOrder) -> _PhoneRow:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(
-                        Phone.account,
-                        Phone.name,
-                        PhoneGroup.name.label("group_name"),
-                        App.id.label("app_pk"),
-                        App.app_id,
-                        App.account_id,
-                    )
-                    .join(PhoneGroup, Phone.group_id == PhoneGroup.id)
-                    .join(App, Phone.app_pk == App.id)
-                    .where(Phone.account == order.account)
-                )
-            ).first()
-            if row is None or row.account_id != caller.account_id:
-                raise parameter_error(f"account {order.account} is not a phone of this customer")
-            if row.app_id != order.app_id:
-                raise parameter_error(f"account {order.account} does not belong to appId {order.app_id}")
-        return _PhoneRow(row.account, row.name, row.group_name, row.app_pk)
+        app = await self._directory.app_phones(order.app_id)
+        if app is None or app.account_id != caller.account_id:
+            raise parameter_error(f"appId {order.app_id} is not an app of this account")
+        record = app.phone(order.account)
+        if record is None:
+            raise parameter_error(f"account {order.account} does not belong to appId {order.app_id}")
+        return _PhoneRow(order.account, record["phoneName"], record["groupName"], app.app_pk)
 
     async def _accept(
         self, caller: Caller, order: CallOrder, phone: _PhoneRow, rate: Rate, now: datetime
     ) -> CallTerms:
+        """Reserve the first billing period and write the record (-10 when the balance cannot pay)."""
         reserve = rate.first_period_cost()
-        for _attempt in range(5):
-            voice_id = format_voice_id(now, next(self._sequence))
-            async with self._sessions() as session:
-                account = await self._reserve(session, caller.account_id, reserve, voice_id)
-                session.add(
-                    CallRecord(
-                        voice_id=voice_id,
-                        account_id=caller.account_id,
-                        app_pk=phone.app_pk,
-                        group_name=phone.group_name,
-                        phone_name=phone.name,
-                        phone_account=phone.account,
-                        callee=order.callee,
-                        display_num=order.display_num,
-                        called_info=order.called_info,
-                        code=destination_code(order.callee),
-                        submit_time=now,
-                        bill_period=str(rate.period),
-                        rate=rate.per_minute,
-                        base_rate=rate.base,
-                        currency=account.currency,
-                        quote_exchange=account.quote_exchange,
-                        feedback_value=calls.NO_FEEDBACK,
-                        reserved=reserve,
-                        node=self.node,
-                    )
-                )
-                try:
-                    await session.commit()
-                except IntegrityError:  # another node made the same voiceId this second
-                    await session.rollback()
-                    continue
-            return CallTerms(
-                voice_id, caller.account_id, rate, reserve, account.currency, account.quote_exchange
-            )
-        raise ApiError(Status.SYSTEM_ERROR, "could not allocate a voiceId, try again")
 
-    async def _reserve(
-        self, session: AsyncSession, account_id: int, amount: Decimal, voice_id: str
-    ) -> _AccountRow:
-        """Hold the first billing period; -10 when the balance cannot pay it (never below zero)."""
-        row = (
-            await session.execute(
-                update(Account)
-                .where(Account.id == account_id, Account.balance >= amount)
-                .values(balance=Account.balance - amount)
-                .returning(Account.balance, Account.currency, Account.quote_exchange)
-            )
-        ).first()
-        if row is None:
-            raise ApiError(
-                Status.BALANCE_INSUFFICIENT,
-                f"the balance cannot pay the first billing period ({format(amount.normalize(), 'f')})",
-            )
-        if amount:
-            session.add(
-                LedgerEntry(
-                    account_id=account_id,
-                    kind="reserve",
-                    amount=-amount,
-                    balance_after=row.balance,
-                    reference=voice_id,
-                )
-            )
-        return _AccountRow(row.currency, row.quote_exchange)
+        def new_voice_id() -> str:
+            return format_voice_id(now, next(self._sequence))
+
+        call = NewCall(
+            account_id=caller.account_id,
+            reserve=reserve,
+            record={
+                "voice_id": new_voice_id(),
+                "account_id": caller.account_id,
+                "app_pk": phone.app_pk,
+                "group_name": phone.group_name,
+                "phone_name": phone.name,
+                "phone_account": phone.account,
+                "callee": order.callee,
+                "display_num": order.display_num,
+                "called_info": order.called_info,
+                "code": destination_code(order.callee),
+                "submit_time": now,
+                "bill_period": str(rate.period),
+                "rate": rate.per_minute,
+                "base_rate": rate.base,
+                "feedback_value": calls.NO_FEEDBACK,
+                "reserved": reserve,
+                "node": self.node,
+            },
+            new_voice_id=new_voice_id,
+        )
+        account = await self.writer.accept(call)
+        return CallTerms(
+            call.voice_id, caller.account_id, rate, reserve, account.currency, account.quote_exchange
+        )
 
     def _start(
         self, terms: CallTerms, order: CallOrder, binding: Binding, trunk_target: CalleeTarget
     ) -> None:
-        journal = CallJournal(self._sessions, terms, on_settled=self._settled)
+        journal = CallJournal(self.writer, terms, on_settled=self._settled)
         call = ClickToCall(
             self._sip,
             PhoneTarget(order.account, binding.contact, binding.flow()),
@@ -225,7 +180,7 @@ class CallService:
     # -- lifecycle ---------------------------------------------------------------------------
     async def close_interrupted(self) -> int:
         """At start: close this node's calls that the last stop cut off (see call_journal.py)."""
-        return await close_interrupted(self._sessions, self.node, datetime.now(UTC))
+        return await close_interrupted(self._sessions, self.writer, self.node, datetime.now(UTC))
 
     async def shutdown(self, grace: float = 5.0) -> None:
         """Hang up every call in progress and wait (a while) for their records to be settled."""
@@ -238,6 +193,7 @@ class CallService:
             _done, pending = await asyncio.wait(waits, timeout=grace)
             for task in pending:
                 task.cancel()
+        await self.writer.drain()
 
 
 @dataclass(frozen=True)
@@ -246,9 +202,3 @@ class _PhoneRow:
     name: str
     group_name: str
     app_pk: int
-
-
-@dataclass(frozen=True)
-class _AccountRow:
-    currency: str
-    quote_exchange: Decimal | None

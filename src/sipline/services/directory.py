@@ -43,6 +43,14 @@ class AppPhones:
     app_pk: int
     records: tuple[dict[str, Any], ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_account", {record["account"]: record for record in self.records})
+
+    def phone(self, account: str) -> dict[str, Any] | None:
+        """The record of the app's phone with this SIP account (sendSip's lookup), or None."""
+        found: dict[str, Any] | None = self._by_account.get(account)  # type: ignore[attr-defined]
+        return found
+
 
 @dataclass(frozen=True)
 class SipCredential:

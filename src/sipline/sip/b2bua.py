@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import logging
-import secrets
+import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from sipline.domain.trunks import CallerIdMode, Trunk
 from sipline.sip.dialog import Dialog, DialogState
 from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipRequest, SipResponse
+from sipline.sip.random_ids import random_hex
 from sipline.sip.sdp import SDP, SdpError, rejecting_answer
 from sipline.sip.server import SipServer
 from sipline.sip.transaction import ServerTransaction, new_tag
@@ -104,7 +107,7 @@ class ClickToCall:
         self.callee = callee
         self.observer = observer
         self.limits = limits or CallLimits()
-        self.call_id = call_id or secrets.token_hex(12)
+        self.call_id = call_id or random_hex(12)
         self._stop_reason: str | None = None
         self._on_stop: Callable[[], None] | None = None
         self._stopped = asyncio.Event()
@@ -379,14 +382,37 @@ def _rejection(offer: bytes, offer_type: str | None) -> tuple[bytes, str | None]
 
 
 async def _flow_to(server: SipServer, trunk: Trunk) -> Flow:
-    infos = await asyncio.get_running_loop().getaddrinfo(trunk.host, trunk.port, type=0, proto=0)
-    if not infos:
-        raise OSError(f"cannot resolve {trunk.host}")
-    address = infos[0][4]
-    flow: Flow = await server.transactions.transport.flow_to(
-        trunk.transport, (str(address[0]), int(address[1]))
-    )
+    address = await _resolve(trunk.host, trunk.port)
+    flow: Flow = await server.transactions.transport.flow_to(trunk.transport, address)
     return flow
+
+
+_RESOLVED: dict[tuple[str, int], tuple[tuple[str, int], float]] = {}
+_RESOLVE_TTL = 60.0  # seconds a trunk's name keeps its address (no DNS lookup per call)
+
+
+async def _resolve(host: str, port: int) -> tuple[str, int]:
+    if _is_ip(host):
+        return host, port
+    loop = asyncio.get_running_loop()
+    cached = _RESOLVED.get((host, port))
+    if cached is not None and cached[1] > loop.time():
+        return cached[0]
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    if not infos:
+        raise OSError(f"cannot resolve {host}")
+    address = (str(infos[0][4][0]), int(infos[0][4][1]))
+    _RESOLVED[(host, port)] = (address, loop.time() + _RESOLVE_TTL)
+    return address
+
+
+@functools.lru_cache(maxsize=256)
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _spawn(coroutine: Coroutine[Any, Any, object]) -> None:

@@ -93,6 +93,7 @@ class Dialog:
         self.on_terminated: list[Callable[[Dialog], None]] = []
         self.acked = asyncio.Event()  # the ACK for our (UAS) 2xx arrived
         self.terminated = asyncio.Event()
+        self._from_to_cache: tuple[NameAddr, NameAddr, tuple[tuple[str, str], tuple[str, str]]] | None = None
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
@@ -215,8 +216,7 @@ class Dialog:
         if routes:
             fields.append(("Route", ", ".join(routes)))
         fields += [
-            ("From", str(self.local)),
-            ("To", str(self.remote)),
+            *self._from_to(),
             ("Call-ID", self.call_id),
             ("CSeq", f"{cseq} {method}"),
         ]
@@ -226,6 +226,14 @@ class Dialog:
         if content_type is not None:
             fields.append(("Content-Type", content_type))
         return SipRequest(method, uri, fields, body)
+
+    def _from_to(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """From and To of our requests, serialized once (they do not change within a dialog)."""
+        cached = self._from_to_cache
+        if cached is None or cached[0] is not self.local or cached[1] is not self.remote:
+            cached = (self.local, self.remote, (("From", str(self.local)), ("To", str(self.remote))))
+            self._from_to_cache = cached
+        return cached[2]
 
     def _request_uri_and_routes(self) -> tuple[str, list[str]]:
         if not self.route_set:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from enum import Enum
 
 from sipline.sip.headers import MAGIC_COOKIE, Via
 from sipline.sip.message import SipRequest, SipResponse, make_response
+from sipline.sip.random_ids import random_hex
 from sipline.sip.transport import Flow, SipTransportLayer
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,11 @@ class State(Enum):
 
 
 def new_branch() -> str:
-    return MAGIC_COOKIE + secrets.token_hex(8)
+    return MAGIC_COOKIE + random_hex(8)
 
 
 def new_tag() -> str:
-    return secrets.token_hex(6)
+    return random_hex(6)
 
 
 def _server_key(request: SipRequest, method: str | None = None) -> Hashable:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import itertools
 import logging
@@ -335,6 +336,7 @@ class SipTransportLayer:
         return conn.flow
 
 
+@functools.lru_cache(maxsize=64)
 def _is_wildcard(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_unspecified

@@ -1,0 +1,374 @@
+"""Click-to-call attempts per second: `sipline serve` beside sippy's B2BUA, between the same SIPp peers.
+
+sipline (pinned to CPU 0, SQLite): 1,000 phones made through the API and registered by SIPp; each
+step sends sendSip at a fixed rate through the API (an asyncio client on CPU 1); SIPp answers as the
+phones (1 s of talk, then BYE) and as the carrier. A step is clean when every sendSip answered "0"
+with a 99th percentile latency within 0.5 s (so the API keeps up with the rate), both SIPp peers
+completed every call with no failed call and no retransmission, and every record ended with
+terminationCode 200.
+sippy (`b2bua_simple`, pinned to CPU 0; installed with pip into a venv of its own, the bench's only):
+SIPp calls through it (1 s calls, BYE from the caller) to the same SIPp carrier, at the same rates.
+Each figure is the best clean step; the target is 300 calls/s and 2.5 times sippy.
+
+Run: python -m bench.calls [--rates 100,200,...] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import ServedPlatform, free_port, pinned, served_platform, sipp_counter, sipp_users_csv
+
+HERE = Path(__file__).resolve().parent
+REGISTER = HERE.parent / "sip" / "reg_client_auth.xml"
+PHONES = 1000
+MAX_P99_LATENCY = 0.5  # seconds: beyond it sendSip no longer keeps up with the rate (requests queue)
+CALLEE = "442079460001"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+SIPPY_VENV = Path(
+    os.environ.get("SIPLINE_BENCH_SIPPY_VENV", Path.home() / ".cache" / "sipline-bench" / "sippy")
+)
+
+
+@dataclass
+class Step:
+    rate: int
+    attempted: int
+    accepted: int
+    completed: int  # calls both SIPp peers finished
+    failed: int
+    retransmissions: int
+    elapsed: float  # seconds it took to issue the attempts
+    bad_records: int = 0
+    p99_latency: float = 0.0  # of sendSip, from when it was due (sippy: none)
+
+    @property
+    def clean(self) -> bool:
+        return (
+            self.p99_latency <= MAX_P99_LATENCY
+            and self.failed == 0
+            and self.retransmissions == 0
+            and self.bad_records == 0
+            and self.accepted == self.attempted
+            and self.completed == self.attempted
+        )
+
+    @property
+    def achieved(self) -> float:
+        return self.attempted / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class SippPeer:
+    """SIPp on CPU 1 running a scenario for exactly `calls` calls; `finish()` returns its final screen."""
+
+    def __init__(self, args: list[str], workdir: Path, timeout: float) -> None:
+        command = [
+            SIPP,
+            *args,
+            "-nostdin",
+            "-buff_size",
+            "4194304",
+            "-timeout",
+            str(int(timeout)),
+            "-timeout_error",
+        ]
+        self.process = subprocess.Popen(
+            pinned(command, "1"), cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def finish(self) -> str:
+        out, _ = self.process.communicate()
+        return out
+
+
+def retransmissions(screen: str) -> int:
+    """Sum of SIPp's Retrans column (messages it re-sent, or got again) over the scenario's message lines."""
+    arrow = r"(?:-{10}>|<-{10})"
+    uas = re.findall(rf"^\s*{arrow}\s+\S+\s+\d+\s+(\d+)", screen, re.MULTILINE)
+    uac = re.findall(rf"^\s*\S+\s+{arrow}\s+(?:E-RTD\d\s+)?\d+\s+(\d+)", screen, re.MULTILINE)
+    return sum(int(count) for count in uas + uac)
+
+
+def carrier(port: int, calls: int, workdir: Path, seconds: float) -> SippPeer:
+    args = ["-sf", str(HERE / "carrier_uas.xml"), "-i", "127.0.0.1", "-p", str(port), "-m", str(calls)]
+    return SippPeer([*args, "-mp", str(free_port(socket.SOCK_DGRAM))], workdir, seconds * 3 + 30)
+
+
+# -- sipline --------------------------------------------------------------------------------------------
+
+
+def register_phones(platform: ServedPlatform, phones_port: int, workdir: Path) -> None:
+    csv = sipp_users_csv(platform.users, workdir / "users.csv")
+    done = subprocess.run(
+        [SIPP, f"127.0.0.1:{platform.sip_port}", "-sf", str(REGISTER), "-inf", str(csv), "-i", "127.0.0.1",
+         "-p", str(phones_port), "-m", str(len(platform.users)), "-r", "200", "-nostdin", "-timeout", "60",
+         "-timeout_error"],
+        cwd=workdir, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if sipp_counter(done.stdout, "Successful call") != len(platform.users):
+        raise SystemExit("the phones did not all register:\n" + done.stdout[-2000:])
+
+
+class ApiConnection:
+    """One keep-alive HTTP/1.1 connection, written by hand: an HTTP client library costs more CPU per
+    request than the server under test spends, and this client shares its core with SIPp."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base_url: str) -> ApiConnection:
+        host, port = base_url.removeprefix("http://").split(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def post(self, path: str, body: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
+        payload = json.dumps(body).encode()
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{head}"
+            f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        response_head = await self.reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length:\s*(\d+)", response_head).group(1))  # type: ignore[union-attr]
+        answer: dict[str, Any] = json.loads(await self.reader.readexactly(length))
+        return answer
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def drive(
+    platform: ServedPlatform, phones: Iterator[str], rate: int, seconds: float
+) -> tuple[int, int, float, list[float]]:
+    """sendSip at `rate` per second for `seconds`, phones in turn.
+
+    Returns (attempted, accepted, seconds taken to issue them, latencies from each scheduled send).
+    """
+    total = int(rate * seconds)
+    accepted = 0
+    refusals: Counter[str] = Counter()
+    latencies: list[float] = []
+    due: asyncio.Queue[float | None] = asyncio.Queue()
+    connections = [await ApiConnection.open(platform.base_url) for _ in range(32)]
+    loop = asyncio.get_running_loop()
+
+    async def worker(connection: ApiConnection) -> None:
+        nonlocal accepted
+        while (scheduled := await due.get()) is not None:
+            body = {
+                "callee": CALLEE,
+                "displayNum": "1008122211",
+                "account": next(phones),
+                "appId": platform.app_id,
+            }
+            answer = await connection.post("/voice/sendSip", body, platform.headers())
+            latencies.append(loop.time() - scheduled)
+            if answer["status"] == "0":
+                accepted += 1
+            else:
+                refusals[f"{answer['status']} {answer['reason']}"[:48]] += 1
+
+    workers = [asyncio.create_task(worker(connection)) for connection in connections]
+    start = loop.time()
+    for index in range(total):
+        scheduled = start + index / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due.put_nowait(scheduled)
+    elapsed = loop.time() - start
+    for _ in workers:
+        due.put_nowait(None)
+    await asyncio.gather(*workers)
+    for connection in connections:
+        connection.close()
+    for reason, count in refusals.most_common(3):
+        print(f"  {count} sendSip refused: {reason}", file=sys.stderr)
+    return total, accepted, elapsed, sorted(latencies)
+
+
+def unfinished_records(data_dir: Path, deadline: float) -> int:
+    """Records not ended with terminationCode 200, once every record is settled (or time is up)."""
+    with sqlite3.connect(data_dir / "sipline.db") as db:
+        while True:
+            open_calls = db.execute("SELECT count(*) FROM call_records WHERE hangup_time IS NULL").fetchone()[
+                0
+            ]
+            if open_calls == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        bad = db.execute(
+            "SELECT count(*) FROM call_records WHERE termination_code IS NULL OR termination_code != '200'"
+        ).fetchone()[0]
+    return int(bad)
+
+
+def sipline_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+    carrier_port = free_port(socket.SOCK_DGRAM)
+    env = {
+        "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier_port}"}}',
+        "SIPLINE_DEFAULT_TRUNK": "carrier",
+    }
+    print("\nsipline serve (SQLite, 1 core): click-to-call through the API")
+    print(_header())
+    best = 0.0
+    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
+        phones_port = free_port(socket.SOCK_DGRAM)
+        register_phones(platform, phones_port, workdir)
+        rotation = itertools.cycle(platform.users)  # phones in turn, across the steps
+        for rate in rates:
+            calls = int(rate * seconds)
+            phones = SippPeer(
+                ["-sf", str(HERE / "phone_uas.xml"), "-i", "127.0.0.1", "-p", str(phones_port),
+                 "-m", str(calls), "-mp", str(free_port(socket.SOCK_DGRAM))],
+                workdir, seconds * 3 + 30,
+            )  # fmt: skip
+            trunk = carrier(carrier_port, calls, workdir, seconds)
+            time.sleep(0.5)
+            attempted, accepted, elapsed, latencies = asyncio.run(drive(platform, rotation, rate, seconds))
+            phone_screen, carrier_screen = phones.finish(), trunk.finish()
+            step = Step(
+                rate,
+                attempted,
+                accepted,
+                min(
+                    sipp_counter(phone_screen, "Successful call"),
+                    sipp_counter(carrier_screen, "Successful call"),
+                ),
+                sipp_counter(phone_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
+                retransmissions(phone_screen) + retransmissions(carrier_screen),
+                elapsed,
+                unfinished_records(platform.data_dir, time.monotonic() + 10),
+                latencies[int(len(latencies) * 0.99)],
+            )
+            p50, p99 = latencies[len(latencies) // 2], step.p99_latency
+            print(f"{_row(step)}   sendSip latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+            if not step.clean:
+                break
+            best = max(best, step.achieved)
+    return best
+
+
+# -- sippy ----------------------------------------------------------------------------------------------
+
+
+def sippy_b2bua() -> Path:
+    """sippy's b2bua_simple, installed on first use into a venv used by this benchmark only."""
+    binary = SIPPY_VENV / "bin" / "b2bua_simple"
+    if not binary.exists():
+        print(f"installing sippy into {SIPPY_VENV} (pip install sippy) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(SIPPY_VENV)], check=True)
+        subprocess.run([str(SIPPY_VENV / "bin" / "pip"), "install", "-q", "sippy"], check=True)
+    return binary
+
+
+@contextmanager
+def sippy_running(carrier_port: int, workdir: Path) -> Iterator[int]:
+    port = free_port(socket.SOCK_DGRAM)
+    log = workdir / "sippy.log"
+    process = subprocess.Popen(
+        pinned([str(sippy_b2bua()), "-f", "-l", "127.0.0.1", "-p", str(port),
+                "-n", f"127.0.0.1:{carrier_port}", "-L", str(log)], "0"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(2)
+    if process.poll() is not None:
+        raise SystemExit(f"sippy did not start (exit {process.returncode}); see {log}")
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def sippy_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+    carrier_port = free_port(socket.SOCK_DGRAM)
+    print("\nsippy b2bua_simple (1 core): SIPp calls through it to the same carrier")
+    print(_header())
+    best = 0.0
+    with sippy_running(carrier_port, workdir) as port:
+        for rate in rates:
+            calls = int(rate * seconds)
+            trunk = carrier(carrier_port, calls, workdir, seconds)
+            time.sleep(0.3)
+            start = time.monotonic()
+            caller = SippPeer(
+                [f"127.0.0.1:{port}", "-sn", "uac", "-d", "1000", "-i", "127.0.0.1",
+                 "-p", str(free_port(socket.SOCK_DGRAM)), "-m", str(calls), "-r", str(rate),
+                 "-l", str(rate * 4), "-mp", str(free_port(socket.SOCK_DGRAM))],
+                workdir, seconds * 3 + 30,
+            )  # fmt: skip
+            caller_screen = caller.finish()
+            elapsed = max(time.monotonic() - start - 1.0, 1e-3)  # minus the last call's 1 s of talk
+            carrier_screen = trunk.finish()
+            ok = sipp_counter(caller_screen, "Successful call")
+            step = Step(
+                rate,
+                calls,
+                ok,
+                min(ok, sipp_counter(carrier_screen, "Successful call")),
+                sipp_counter(caller_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
+                retransmissions(caller_screen) + retransmissions(carrier_screen),
+                min(elapsed, calls / rate) if ok == calls else elapsed,
+            )
+            print(_row(step))
+            if not step.clean:
+                break
+            best = max(best, step.achieved)
+    return best
+
+
+def _header() -> str:
+    columns = f"{'rate/s':>7} {'calls':>6} {'accepted':>8} {'completed':>9} {'failed':>6} {'retrans':>7}"
+    return f"{columns} {'calls/s':>8}  clean"
+
+
+def _row(step: Step) -> str:
+    return (
+        f"{step.rate:>7} {step.attempted:>6} {step.accepted:>8} {step.completed:>9} {step.failed:>6} "
+        f"{step.retransmissions:>7} {step.achieved:>8,.0f}  {'yes' if step.clean else 'NO'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rates", default=",".join(str(rate) for rate in range(100, 1001, 50)))
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--only", choices=["sipline", "sippy"], help="Run one side only.")
+    args = parser.parse_args()
+    rates = [int(rate) for rate in args.rates.split(",")]
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {1})  # the API client shares CPU 1 with SIPp, away from the servers
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        ours = sipline_steps(rates, args.seconds, workdir) if args.only != "sippy" else 0.0
+        theirs = sippy_steps(rates, args.seconds, workdir) if args.only != "sipline" else 0.0
+    ratio = ours / theirs if theirs else 0.0
+    print(f"\nbest clean click-to-call attempts/s: sipline {ours:,.0f}, sippy {theirs:,.0f}")
+    print(
+        f"ratio sipline / sippy: {ratio:.2f} (>= 300/s: {'met' if ours >= 300 else 'NOT met'}; "
+        f">= 2.5: {'met' if ratio >= 2.5 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

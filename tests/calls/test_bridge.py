@@ -1,0 +1,54 @@
+"""What crosses the bridge once both legs are up: re-INVITEs (hold) and the maximum duration."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sipline.bootstrap import Platform
+from sipline.domain import calls
+from sipline.sip.sdp import SDP
+from tests.calls.conftest import PhoneFactory, finished, record_of
+from tests.calls.test_send_sip import UK, send
+from tests.conftest import Api
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0, "max_call_duration": 2}
+
+
+async def answered(api: Api, voice_id: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (await record_of(api, voice_id))["answerTime"] is None:
+        assert loop.time() < deadline
+        await asyncio.sleep(0.05)
+
+
+async def test_hold_reinvite_reaches_the_callee_and_its_answer_comes_back(
+    live: Platform, api: Api, phone_of: PhoneFactory
+) -> None:
+    assert live.sandbox is not None
+    phone, record = await phone_of()
+    voice_id = (await send(api, record, UK + "9000"))["data"]  # the sandbox talks until hung up
+    await answered(api, voice_id)
+    await asyncio.sleep(0.2)  # the ACK with the callee's answer reaches the phone
+    hold = phone.calls[0].local_body.replace(b"a=sendrecv", b"a=sendonly")
+    response = await phone.calls[0].request("INVITE", body=hold, content_type=SDP)
+    assert response.status == 200
+    # the 200 carries the callee's (sandbox carrier's) session description, not the platform's
+    assert f"m=audio {live.sandbox.agent.media_port} ".encode() in response.body
+    done = await finished(api, voice_id)
+    assert done["terminationCode"] == "200"
+
+
+async def test_maximum_call_duration_cuts_the_call(live: Platform, api: Api, phone_of: PhoneFactory) -> None:
+    phone, record = await phone_of()
+    voice_id = (await send(api, record, UK + "9000"))["data"]
+    done = await finished(api, voice_id)
+    assert done["terminationCode"] == "200" and done["terminationReason"] == calls.MAX_DURATION
+    assert done["callDuration"] == 2
+    await asyncio.sleep(0.2)
+    assert phone.calls[0].terminated.is_set()  # the phone got a BYE as well
