@@ -114,7 +114,7 @@ class Dialog:
             route_set=list(reversed(records)),  # the UAC sees Record-Route in reverse order
             local_contact=request.header("Contact") or "",
             flow=flow,
-            secure=request.request_uri.scheme == "sips" and flow.transport == "tls",
+            secure=flow.transport == "tls" and request.request_uri.scheme == "sips",
             state=DialogState.CONFIRMED if response.status >= 200 else DialogState.EARLY,
             sender=sender,
         )

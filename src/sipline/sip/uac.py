@@ -168,7 +168,9 @@ def invite(
     answer to the 2xx's offer comes from the other leg).
     Raises ValueError for a request that cannot create a dialog.
     """
-    if request.method != "INVITE" or request.from_.tag is None or not request.contacts:
+    # checked on the raw headers: parsing our own From and Contact back would cost more than the check
+    from_value, contact = request.header("From") or "", request.header("Contact")
+    if request.method != "INVITE" or ";tag=" not in from_value.replace(" ", "").lower() or not contact:
         raise ValueError("an INVITE with a From tag and a Contact is needed")
     return OutgoingInvite(
         sender,
