@@ -31,7 +31,7 @@ class TrunkSetting(BaseModel):
     port: int = 5060
     transport: str = "udp"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(None, repr=False)
     realm: str | None = None
     prefix: str = ""
     strip: int = 0

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from sipline.bootstrap import Platform
 from sipline.domain import calls
 from sipline.sip.sdp import SDP
+from sipline.store.models import Account
 from tests.calls.conftest import PhoneFactory, finished, record_of
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api
@@ -52,3 +55,31 @@ async def test_maximum_call_duration_cuts_the_call(live: Platform, api: Api, pho
     assert done["callDuration"] == 2
     await asyncio.sleep(0.2)
     assert phone.calls[0].terminated.is_set()  # the phone got a BYE as well
+
+
+class TestBalanceRunsOut:
+    """0.60 a minute billed per second: 0.03 pays three seconds, then the call is cut."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, object]:
+        return {"rates": [{"prefix": "", "rate": "0.60", "period": "1+1"}], "max_call_duration": 60}
+
+    async def test_the_call_is_cut_when_the_balance_is_spent(
+        self, live: Platform, api: Api, phone_of: PhoneFactory
+    ) -> None:
+        _phone, record = await phone_of()
+        async with live.sessions() as session:
+            account = (
+                await session.scalars(select(Account).where(Account.api_key == api.customer.api_key))
+            ).one()
+            account.balance = Decimal("0.03")
+            await session.commit()
+        voice_id = (await send(api, record, UK + "9000"))["data"]
+        done = await finished(api, voice_id)
+        assert done["terminationReason"] == calls.BALANCE_EXHAUSTED
+        assert done["callDuration"] == 3 and done["cost"] == "0.03"
+        async with live.sessions() as session:
+            balance = await session.scalar(
+                select(Account.balance).where(Account.api_key == api.customer.api_key)
+            )
+        assert balance == Decimal(0)  # spent, never below zero

@@ -4,7 +4,15 @@ from decimal import Decimal
 import pytest
 
 from sipline.domain.destination import destination_code
-from sipline.domain.rating import BillingPeriod, Rate, RateDeck, charge, round_money, settle
+from sipline.domain.rating import (
+    BillingPeriod,
+    Rate,
+    RateDeck,
+    affordable_seconds,
+    charge,
+    round_money,
+    settle,
+)
 from sipline.domain.voice_id import format_voice_id, is_voice_id
 
 
@@ -88,3 +96,14 @@ def test_voice_ids() -> None:
     assert not is_voice_id("22030311133810000a2")
     with pytest.raises(ValueError):
         format_voice_id(datetime(2022, 1, 1), 1)  # naive on purpose
+
+
+def test_affordable_seconds_are_whole_billing_steps_the_money_pays() -> None:
+    per_second = Rate("", Decimal("0.60"), BillingPeriod(1, 1))
+    assert affordable_seconds(per_second, Decimal("0.03")) == 3
+    by_minute = Rate("", Decimal("0.01"), BillingPeriod(60, 60))
+    assert affordable_seconds(by_minute, Decimal("0.025")) == 120  # two whole minutes, not 150 s
+    assert affordable_seconds(by_minute, Decimal("0.005")) == 0
+    twenty = Rate("", Decimal("0.06"), BillingPeriod(20, 20))
+    assert affordable_seconds(twenty, Decimal("0.05")) == 40  # 50 s paid, in 20 s steps
+    assert affordable_seconds(Rate("", Decimal(0), BillingPeriod(60, 60)), Decimal(0)) is None

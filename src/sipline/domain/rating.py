@@ -67,6 +67,20 @@ def charge(rate: Rate, duration: int, answered: bool) -> Charge:
     return Charge(seconds, round_money(rate.per_minute * seconds / 60))
 
 
+def affordable_seconds(rate: Rate, money: Decimal) -> int | None:
+    """The longest call ``money`` pays in full at ``rate`` (whole billing steps); None if free.
+
+    An answered call is cut when it reaches this, so that it never costs more than the money there was.
+    """
+    if rate.per_minute <= 0:
+        return None
+    paid = int(money * 60 / rate.per_minute)  # charged seconds the money covers
+    first, step = rate.period.first, rate.period.next
+    if paid < first:
+        return 0
+    return first + (paid - first) // step * step
+
+
 def base_cost(rate: Rate, charged_seconds: int) -> Decimal:
     """The same charged time at the platform's list rate (the record's baseCost)."""
     return round_money(rate.base * charged_seconds / 60)

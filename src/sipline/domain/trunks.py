@@ -1,6 +1,6 @@
 """Outbound trunks: where callee legs go, how the number is rewritten and how caller ID is sent."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import unquote
 
@@ -23,7 +23,7 @@ class Trunk:
     port: int = 5060
     transport: str = "udp"
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs
     realm: str | None = None  # answer only challenges of this realm (None: any)
     prefix: str = ""  # added in front of the number after stripping
     strip: int = 0  # leading digits removed from the callee number

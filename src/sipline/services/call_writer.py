@@ -47,6 +47,7 @@ class AccountTerms:
 
     currency: str
     quote_exchange: Decimal | None
+    balance_left: Decimal = Decimal(0)  # after this batch's reservations for the account
 
 
 @dataclass
@@ -202,13 +203,14 @@ async def _accept_all(
                     outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
                 else:
                     taken.append((call, future, single[0], single))
+        left = taken[-1][2] if taken else Decimal(0)  # the balance once every reservation is taken
         for call, future, balance_after, (_balance, currency, quote_exchange) in taken:
             records.append(call.record | {"currency": currency, "quote_exchange": quote_exchange})
             if call.reserve:
                 ledger.append(
                     _ledger(account_id, "reserve", -call.reserve, balance_after, call.voice_id, now)
                 )
-            outcomes.append((future, AccountTerms(currency, quote_exchange)))
+            outcomes.append((future, AccountTerms(currency, quote_exchange, left)))
     if records:
         await session.execute(insert(RECORDS), records)
     if ledger:

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sipline.domain import calls
 from sipline.domain.destination import destination_code
 from sipline.domain.errors import ApiError, parameter_error
-from sipline.domain.rating import Rate, RateDeck
+from sipline.domain.rating import Rate, RateDeck, affordable_seconds
 from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
@@ -84,6 +84,8 @@ class CallService:
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
         self._busy: set[str] = set()  # phone accounts in a call placed by this node
+        # voiceId -> seconds its balance pays (None: free), from acceptance until the call starts
+        self._affordable: dict[str, int | None] = {}
 
     async def send(self, caller: Caller, order: CallOrder) -> str:
         """Accept the call (or refuse it with -22/-68/-26/-10) and start it; returns the voiceId."""
@@ -152,6 +154,7 @@ class CallService:
             new_voice_id=new_voice_id,
         )
         account = await self.writer.accept(call)
+        self._affordable[call.voice_id] = affordable_seconds(rate, account.balance_left + reserve)
         return CallTerms(
             call.voice_id, caller.account_id, rate, reserve, account.currency, account.quote_exchange
         )
@@ -165,12 +168,19 @@ class CallService:
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
             journal,
-            limits=self._limits,
+            limits=self._limits_for(terms.voice_id),
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
         )
         active = ActiveCall(terms.voice_id, order.account, call, journal)
         self.active[terms.voice_id] = active
         active.task = asyncio.create_task(call.run())
+
+    def _limits_for(self, voice_id: str) -> CallLimits:
+        """The configured limits, the maximum duration shortened to what the balance can pay."""
+        affordable = self._affordable.pop(voice_id, None)
+        if affordable is None or affordable >= self._limits.max_duration:
+            return self._limits
+        return replace(self._limits, max_duration=affordable, max_duration_reason=calls.BALANCE_EXHAUSTED)
 
     def _settled(self, journal: CallJournal) -> None:
         active = self.active.pop(journal.terms.voice_id, None)

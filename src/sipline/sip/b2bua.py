@@ -87,6 +87,7 @@ class CallLimits:
     phone_ring_timeout: float = 30.0
     callee_ring_timeout: float = 25.0
     max_duration: float = 3600.0
+    max_duration_reason: str = calls.MAX_DURATION  # e.g. the balance ran out
 
 
 class ClickToCall:
@@ -267,7 +268,8 @@ class ClickToCall:
         self._on_stop = lambda: stop(self._stop_reason or calls.SHUTDOWN)
         if self._stop_reason is not None:
             stop(self._stop_reason)
-        cut = asyncio.get_running_loop().call_later(self.limits.max_duration, stop, calls.MAX_DURATION)
+        limits = self.limits
+        cut = asyncio.get_running_loop().call_later(limits.max_duration, stop, limits.max_duration_reason)
         await done.wait()
         cut.cancel()
         for dialog in (phone, callee):
