@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from sipline.bootstrap import Platform
 from sipline.carrier.phone import VirtualPhone
+from sipline.store.models import Account
 from tests.conftest import Api
 
 
@@ -76,3 +79,11 @@ async def record_of(api: Api, voice_id: str) -> dict[str, Any]:
     assert answer.json()["status"] == "0", answer.text
     record: dict[str, Any] = answer.json()["data"]
     return record
+
+
+async def set_balance(platform: Platform, api: Api, amount: Decimal) -> None:
+    async with platform.sessions() as session:
+        await session.execute(
+            update(Account).where(Account.api_key == api.customer.api_key).values(balance=amount)
+        )
+        await session.commit()

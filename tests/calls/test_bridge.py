@@ -12,7 +12,7 @@ from sipline.bootstrap import Platform
 from sipline.domain import calls
 from sipline.sip.sdp import SDP
 from sipline.store.models import Account
-from tests.calls.conftest import PhoneFactory, finished, record_of
+from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api
 
@@ -68,12 +68,7 @@ class TestBalanceRunsOut:
         self, live: Platform, api: Api, phone_of: PhoneFactory
     ) -> None:
         _phone, record = await phone_of()
-        async with live.sessions() as session:
-            account = (
-                await session.scalars(select(Account).where(Account.api_key == api.customer.api_key))
-            ).one()
-            account.balance = Decimal("0.03")
-            await session.commit()
+        await set_balance(live, api, Decimal("0.03"))
         voice_id = (await send(api, record, UK + "9000"))["data"]
         done = await finished(api, voice_id)
         assert done["terminationReason"] == calls.BALANCE_EXHAUSTED

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from sipline.bootstrap import Platform
 from sipline.domain import calls
-from sipline.store.models import Account, LedgerEntry
-from tests.calls.conftest import PhoneFactory, finished, record_of
+from sipline.store.models import LedgerEntry
+from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
 from tests.conftest import Api
 
 UK = "44207946"  # + four digits choosing the sandbox behaviour
@@ -169,12 +169,7 @@ async def test_balance_that_cannot_pay_the_first_period_gets_10(
     live: Platform, api: Api, phone_of: PhoneFactory
 ) -> None:
     _phone, record = await phone_of()
-    async with live.sessions() as session:
-        account = (
-            await session.scalars(select(Account).where(Account.api_key == api.customer.api_key))
-        ).one()
-        account.balance = Decimal("0.0099")
-        await session.commit()
+    await set_balance(live, api, Decimal("0.0099"))
     answer = await send(api, record, UK + "9001")
     assert answer["status"] == "-10" and "0.01" in str(answer["reason"])
     now = datetime.now(UTC)

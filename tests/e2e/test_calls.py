@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -57,6 +58,14 @@ class Desk:
     async def call(self, callee: str = CALLEE) -> str:
         return await self.client.send_sip(self.app_id, self.account, callee, CALLER_ID, "e2e")
 
+    async def answered(self, voice_id: str, timeout: float = 10) -> None:
+        """Return once the call's record shows the callee's answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (await self.client.record_sip(voice_id)).answer_time is None:
+            assert loop.time() < deadline, self.served.log.read_text()[-3000:]
+            await asyncio.sleep(0.1)
+
     async def record(self, voice_id: str, timeout: float = 30) -> CallRecord:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -66,9 +75,11 @@ class Desk:
         return record
 
 
-async def start_desk(
+@asynccontextmanager
+async def desk_running(
     tmp_path: Path, database_url: str, answermode: str = "auto", trunk_login: str = "", trunk_params: str = ""
-) -> tuple[Served, Desk]:
+) -> AsyncIterator[Desk]:
+    """`sipline serve` routed to a SIPp carrier port, a phone made through the API, baresip registered."""
     need(SIPP)
     need(BARESIP)
     served = Served(tmp_path, database_url)
@@ -82,30 +93,30 @@ async def start_desk(
     served.start()
     client, app_id, phones = await provision(served, 1, balance="10")
     desk = Desk(served, carrier_port, client, app_id, phones[0].account)
-    desk.phone = Baresip(
-        tmp_path / "baresip",
-        f"<sip:{phones[0].account}@127.0.0.1:{served.sip_port}>;auth_pass={phones[0].password};"
-        f"answermode={answermode};regint=300",
-    )
-    await desk.phone.start()
+    try:
+        desk.phone = Baresip(
+            tmp_path / "baresip",
+            f"<sip:{phones[0].account}@127.0.0.1:{served.sip_port}>;auth_pass={phones[0].password};"
+            f"answermode={answermode};regint=300",
+        )
+        await desk.phone.start()
 
-    async def registered() -> bool:
-        return bool((await phone_state(client, app_id, desk.account)).extra["registered"])
+        async def registered() -> bool:
+            return bool((await phone_state(client, app_id, desk.account)).extra["registered"])
 
-    assert await wait_for(registered, 10), desk.phone.log()
-    return served, desk
+        assert await wait_for(registered, 10), desk.phone.log()
+        yield desk
+    finally:
+        if desk.phone is not None:
+            await desk.phone.kill()
+        await client.aclose()
+        served.stop()
 
 
 @pytest.fixture
 async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
-    served, made = await start_desk(tmp_path, database_url)
-    try:
+    async with desk_running(tmp_path, database_url) as made:
         yield made
-    finally:
-        if made.phone is not None:
-            await made.phone.kill()
-        await made.client.aclose()
-        served.stop()
 
 
 def at(value: str | None) -> datetime:
@@ -151,11 +162,7 @@ async def test_phone_hangs_up(desk: Desk, tmp_path: Path) -> None:
     assert desk.phone is not None
     carrier = await desk.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
     voice_id = await desk.call()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while (await desk.client.record_sip(voice_id)).answer_time is None:
-        assert loop.time() < deadline
-        await asyncio.sleep(0.1)
+    await desk.answered(voice_id)
     await asyncio.sleep(1.2)
     await desk.phone.command("hangup")
     record = await desk.record(voice_id)
@@ -165,8 +172,7 @@ async def test_phone_hangs_up(desk: Desk, tmp_path: Path) -> None:
 
 
 async def test_trunk_digest_challenge(tmp_path: Path, database_url: str) -> None:
-    served, made = await start_desk(tmp_path, database_url, trunk_login="trunkuser:trunkpass@")
-    try:
+    async with desk_running(tmp_path, database_url, trunk_login="trunkuser:trunkpass@") as made:
         assert made.phone is not None
         carrier = await made.carrier(SCENARIOS / "carrier_auth_uas.xml", tmp_path)
         voice_id = await made.call()
@@ -176,16 +182,10 @@ async def test_trunk_digest_challenge(tmp_path: Path, database_url: str) -> None
         verdict = await carrier
         assert verdict.returncode == 0, verdict.stdout[-2000:]
         assert record.termination_code == "200" and record.answer_time is not None
-    finally:
-        if made.phone is not None:
-            await made.phone.kill()
-        await made.client.aclose()
-        served.stop()
 
 
 async def test_trunk_rewrites_the_number_and_asserts_the_caller_id(tmp_path: Path, database_url: str) -> None:
-    served, made = await start_desk(tmp_path, database_url, trunk_params=";prefix=00;strip=2;caller_id=pai")
-    try:
+    async with desk_running(tmp_path, database_url, trunk_params=";prefix=00;strip=2;caller_id=pai") as made:
         carrier = await made.carrier(HERE / "carrier_rewritten.xml", tmp_path)
         record = await made.record(await made.call())
         verdict = await carrier
@@ -193,39 +193,24 @@ async def test_trunk_rewrites_the_number_and_asserts_the_caller_id(tmp_path: Pat
         assert (
             record.termination_code == "486" and record.callee == CALLEE
         )  # the record keeps the number asked
-    finally:
-        if made.phone is not None:
-            await made.phone.kill()
-        await made.client.aclose()
-        served.stop()
 
 
 async def test_phone_does_not_answer(tmp_path: Path, database_url: str) -> None:
-    served, made = await start_desk(tmp_path, database_url, answermode="manual")
-    try:
+    async with desk_running(tmp_path, database_url, answermode="manual") as made:
         record = await made.record(await made.call())
         assert record.termination_code == "487"
         assert calls.PHONE_NO_ANSWER in (record.termination_reason or "")
         assert record.call_time is None  # the callee was never called
-    finally:
-        if made.phone is not None:
-            await made.phone.kill()
-        await made.client.aclose()
-        served.stop()
 
 
 @pytest.mark.parametrize("graceful", [True, False])
 async def test_server_restart_mid_call(tmp_path: Path, database_url: str, graceful: bool) -> None:
-    served, made = await start_desk(tmp_path, database_url)
-    try:
+    async with desk_running(tmp_path, database_url) as made:
         carrier = await made.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
         voice_id = await made.call()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while (await made.client.record_sip(voice_id)).answer_time is None:
-            assert loop.time() < deadline
-            await asyncio.sleep(0.1)
+        await made.answered(voice_id)
         await asyncio.sleep(1.1)
+        served = made.served
         assert served.process is not None
         if graceful:
             served.stop()  # SIGTERM: the platform hangs both legs up and settles the record
@@ -245,8 +230,3 @@ async def test_server_restart_mid_call(tmp_path: Path, database_url: str, gracef
             assert record.termination_reason == calls.INTERRUPTED
             assert at(record.hangup_time) == answered  # the last moment known of the call
             assert record.cost == "0"
-    finally:
-        if made.phone is not None:
-            await made.phone.kill()
-        await made.client.aclose()
-        served.stop()

@@ -16,7 +16,6 @@ from sipline.sip.dialog import Dialog, DialogState
 from sipline.sip.digest import DigestClient
 from sipline.sip.errors import SipParseError
 from sipline.sip.message import SipRequest, SipResponse
-from sipline.sip.sdp import SDP, SdpError, audio_session
 from sipline.sip.transaction import ServerTransaction, new_tag
 from sipline.sip.transport import Flow
 
@@ -147,13 +146,7 @@ class VirtualPhone:
         await asyncio.sleep(self.answer_after)
         if tx.cancelled:
             return
-        try:
-            # our INVITE had no offer (click-to-call): the 200 makes it; else this is the answer
-            body = audio_session(self.agent.host, self.agent.media_port, answer_to=tx.request.body or None)
-        except SdpError:
-            dialogs.answer(tx, 488)
-            return
-        dialog = dialogs.answer(tx, 200, body=body, content_type=SDP)
+        dialog = self.agent.answer(tx)
         if dialog is None:
             return
         self.calls.append(dialog)

@@ -29,7 +29,6 @@ from typing import Any
 
 from sipline.carrier.user_agent import UserAgent
 from sipline.sip.dialog import Dialog, DialogState
-from sipline.sip.sdp import SDP, SdpError, audio_session
 from sipline.sip.transaction import ServerTransaction
 
 log = logging.getLogger(__name__)
@@ -113,12 +112,7 @@ class SandboxCarrier:
         if behaviour.final is not None:
             dialogs.answer(tx, behaviour.final)
             return
-        try:
-            answer = audio_session(self.host, self.agent.media_port, answer_to=tx.request.body)
-        except SdpError:
-            dialogs.answer(tx, 488)
-            return
-        dialog = dialogs.answer(tx, 200, body=answer, content_type=SDP)
+        dialog = self.agent.answer(tx)
         if dialog is None:
             return
         await self._talk(dialog, behaviour)

@@ -8,7 +8,10 @@ import socket
 
 from sipline.sip.bindings_memory import MemoryBindingStore
 from sipline.sip.credentials import StaticCredentialSource
+from sipline.sip.dialog import Dialog
+from sipline.sip.sdp import SDP, SdpError, audio_session
 from sipline.sip.server import SipServer, SipServerConfig
+from sipline.sip.transaction import ServerTransaction
 
 
 class _Discard(asyncio.DatagramProtocol):
@@ -38,6 +41,16 @@ class UserAgent:
         )
         self._media = transport
         self.media_port = int(transport.get_extra_info("sockname")[1])
+
+    def answer(self, tx: ServerTransaction) -> Dialog | None:
+        """Answer an INVITE with 200 and our audio: the answer to its offer, or (no offer, as the
+        B2BUA sends to phones) an offer of ours. 488 for an offer we cannot read."""
+        try:
+            body = audio_session(self.host, self.media_port, answer_to=tx.request.body or None)
+        except SdpError:
+            self.sip.dialogs.answer(tx, 488)
+            return None
+        return self.sip.dialogs.answer(tx, 200, body=body, content_type=SDP)
 
     async def stop(self) -> None:
         if self._media is not None:
