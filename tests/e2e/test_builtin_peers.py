@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
 from tests.e2e.conftest import SIPLINE, Served
 
 pytestmark = [pytest.mark.slow]
 
 
-def test_virtual_phone_and_call_from_the_command_line(served: Served) -> None:
+def call_through_the_cli(served: Served, callee: str) -> dict[str, object]:
+    """Make a phone with `sipline phones add`, register `sipline phone`, and `sipline call --wait`."""
     account = served.admin_json("account", "create", "--balance", "5")
     app_id = str(served.admin_json("app", "create", "--api-key", str(account["apiKey"]))["appId"])
     env = served.env | {
@@ -45,16 +47,41 @@ def test_virtual_phone_and_call_from_the_command_line(served: Served) -> None:
         while not json.loads(cli("phones", "list", "--json"))[0]["registered"]:
             assert phone.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-        record = json.loads(
-            cli("call", "--account", phones[0]["account"], "--callee", "442079469001",
+        record: dict[str, object] = json.loads(
+            cli("call", "--account", phones[0]["account"], "--callee", callee,
                 "--display-num", "1008122211", "--wait", "--json")
         )  # fmt: skip
     finally:
         phone.terminate()
         out, _ = phone.communicate(timeout=15)
     assert phone.returncode == 0, out
+    return record
+
+
+def test_virtual_phone_and_call_from_the_command_line(served: Served) -> None:
+    record = call_through_the_cli(served, "442079469001")  # the in-process sandbox: talks 1 s
     assert record["termination_code"] == "200" and record["call_duration"] == 1
     assert record["phone_name"] == "desk-1" and record["code"] == "United Kingdom(London)"
+
+
+def test_standalone_sandbox_carrier_as_the_trunk(tmp_path: Path, database_url: str) -> None:
+    port = free_port()
+    carrier = subprocess.Popen(
+        [*SIPLINE, "carrier", "--port", str(port), "--ring-seconds", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    served = Served(tmp_path, database_url)
+    served.env |= {"SIPLINE_TRUNKS": f'{{"lab": "sip:127.0.0.1:{port}"}}', "SIPLINE_DEFAULT_TRUNK": "lab"}
+    try:
+        served.start()
+        record = call_through_the_cli(served, "442079460486")  # the sandbox table: busy
+    finally:
+        served.stop()
+        carrier.terminate()
+        out, _ = carrier.communicate(timeout=15)
+    assert carrier.returncode == 0, out
+    assert f"sandbox carrier on sip:127.0.0.1:{port}" in out
+    assert record["termination_code"] == "486" and record["answer_time"] is None
 
 
 def test_demo_places_a_call_and_prints_its_record(tmp_path: Path) -> None:
