@@ -82,3 +82,14 @@ async def test_a_flush_cancelled_half_way_loses_nothing(platform: Platform) -> N
     assert await store.flush() == 1  # the cancelled batch is written by the next flush
     reloaded = PersistentBindingStore(platform.engine)
     assert await reloaded.load(now) == 1
+
+
+def test_a_binding_copy_keeps_every_field() -> None:
+    from dataclasses import fields
+
+    from sipline.sip.bindings import Binding
+
+    values = {field.name: f"v-{field.name}" for field in fields(Binding)}  # distinct value per field
+    original = Binding(**values)  # type: ignore[arg-type]
+    copied = original.copy()
+    assert copied == original and copied is not original

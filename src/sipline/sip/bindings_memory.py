@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from sipline.sip.bindings import Binding
@@ -13,10 +12,10 @@ class MemoryBindingStore:
         self._by_account: dict[str, dict[str, Binding]] = {}
 
     async def list_bindings(self, account: str) -> list[Binding]:
-        return [replace(b) for b in self._by_account.get(account, {}).values()]
+        return [b.copy() for b in self._by_account.get(account, {}).values()]
 
     async def save_binding(self, binding: Binding) -> None:
-        self._by_account.setdefault(binding.account, {})[binding.contact] = replace(binding)
+        self._by_account.setdefault(binding.account, {})[binding.contact] = binding.copy()
 
     async def remove_binding(self, account: str, contact: str) -> None:
         bindings = self._by_account.get(account)

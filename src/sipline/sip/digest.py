@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -30,9 +31,18 @@ def _hash(algorithm: str, text: str) -> str:
     return _HASHES[base](text.encode("utf-8"))
 
 
+# Fast path for the usual shape: name=token or name="text without escapes", comma-separated
+_SIMPLE_PARAM = r'[ \t]*([A-Za-z0-9_\-]+)[ \t]*=[ \t]*(?:"([^"\\]*)"|([^",\s]+))[ \t]*'
+_SIMPLE_PARAMS_RE = re.compile(rf"{_SIMPLE_PARAM}(?:,{_SIMPLE_PARAM})*")
+_SIMPLE_PARAM_RE = re.compile(_SIMPLE_PARAM)
+
+
 def parse_auth_header(value: str) -> tuple[str, dict[str, str]]:
     """Split ``Digest a="b", c=d`` into ("digest", {"a": "b", "c": "d"}) with names lower-cased."""
     scheme, _, rest = value.strip().partition(" ")
+    if _SIMPLE_PARAMS_RE.fullmatch(rest):
+        found = {name.lower(): quoted or token for name, quoted, token in _SIMPLE_PARAM_RE.findall(rest)}
+        return scheme.lower(), found
     params: dict[str, str] = {}
     for item in split_outside_quotes(rest, ","):
         item = item.strip()
