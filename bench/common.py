@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -122,7 +123,5 @@ def sipp_users_csv(users: dict[str, str], path: Path) -> Path:
 
 def sipp_counter(screen: str, name: str) -> int:
     """A cumulative counter ("Successful call", "Failed call") from SIPp's final screen."""
-    import re
-
     matches = re.findall(rf"{name}\s+\|\s+\d+\s+\|\s+(\d+)", screen)
     return int(matches[-1]) if matches else -1

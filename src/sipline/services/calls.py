@@ -84,8 +84,6 @@ class CallService:
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
         self._busy: set[str] = set()  # phone accounts in a call placed by this node
-        # voiceId -> seconds its balance pays (None: free), from acceptance until the call starts
-        self._affordable: dict[str, int | None] = {}
 
     async def send(self, caller: Caller, order: CallOrder) -> str:
         """Accept the call (or refuse it with -22/-68/-26/-10) and start it; returns the voiceId."""
@@ -104,11 +102,11 @@ class CallService:
             raise ApiError(Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}")
         self._busy.add(order.account)  # before any await: a second sendSip for the phone gets -68
         try:
-            terms = await self._accept(caller, order, phone, rate, now)
+            terms, limits = await self._accept(caller, order, phone, rate, now)
         except BaseException:
             self._busy.discard(order.account)
             raise
-        self._start(terms, order, binding, trunk_target=CalleeTarget(order.callee, order.display_num, trunk))
+        self._start(terms, limits, order, binding, CalleeTarget(order.callee, order.display_num, trunk))
         return terms.voice_id
 
     async def _phone(self, caller: Caller, order: CallOrder) -> _PhoneRow:
@@ -122,8 +120,9 @@ class CallService:
 
     async def _accept(
         self, caller: Caller, order: CallOrder, phone: _PhoneRow, rate: Rate, now: datetime
-    ) -> CallTerms:
-        """Reserve the first billing period and write the record (-10 when the balance cannot pay)."""
+    ) -> tuple[CallTerms, CallLimits]:
+        """Reserve the first billing period and write the record (-10 when the balance cannot pay);
+        the call's limits follow from the balance left."""
         reserve = rate.first_period_cost()
 
         def new_voice_id() -> str:
@@ -154,13 +153,19 @@ class CallService:
             new_voice_id=new_voice_id,
         )
         account = await self.writer.accept(call)
-        self._affordable[call.voice_id] = affordable_seconds(rate, account.balance_left + reserve)
-        return CallTerms(
+        limits = self._limits_for(affordable_seconds(rate, account.balance_left + reserve))
+        terms = CallTerms(
             call.voice_id, caller.account_id, rate, reserve, account.currency, account.quote_exchange
         )
+        return terms, limits
 
     def _start(
-        self, terms: CallTerms, order: CallOrder, binding: Binding, trunk_target: CalleeTarget
+        self,
+        terms: CallTerms,
+        limits: CallLimits,
+        order: CallOrder,
+        binding: Binding,
+        trunk_target: CalleeTarget,
     ) -> None:
         journal = CallJournal(self.writer, terms, on_settled=self._settled)
         call = ClickToCall(
@@ -168,16 +173,15 @@ class CallService:
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
             journal,
-            limits=self._limits_for(terms.voice_id),
+            limits=limits,
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
         )
         active = ActiveCall(terms.voice_id, order.account, call, journal)
         self.active[terms.voice_id] = active
         active.task = asyncio.create_task(call.run())
 
-    def _limits_for(self, voice_id: str) -> CallLimits:
+    def _limits_for(self, affordable: int | None) -> CallLimits:
         """The configured limits, the maximum duration shortened to what the balance can pay."""
-        affordable = self._affordable.pop(voice_id, None)
         if affordable is None or affordable >= self._limits.max_duration:
             return self._limits
         return replace(self._limits, max_duration=affordable, max_duration_reason=calls.BALANCE_EXHAUSTED)

@@ -16,7 +16,6 @@ What happens is reported to a ``CallObserver`` with the time each SIP message wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import logging
@@ -426,5 +425,4 @@ def _spawn(coroutine: Coroutine[Any, Any, object]) -> None:
 def _finished(task: asyncio.Task[object]) -> None:
     _background.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        with contextlib.suppress(Exception):
-            log.info("in-dialog request failed: %s", task.exception())
+        log.info("in-dialog request failed: %s", task.exception())

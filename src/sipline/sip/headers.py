@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -173,24 +174,14 @@ _SIMPLE_NAME_ADDR_RE = re.compile(
 )
 
 
-_PARSED: dict[str, NameAddr] = {}
-_PARSED_MAX = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def parse_name_addr(value: str) -> NameAddr:
     """Parse ``name-addr / addr-spec`` followed by header parameters.
 
     The same text gives the same (shared) object, from a small cache (a dialog's messages repeat
     their From, To and Contact): treat parsed values as immutable.
     """
-    cached = _PARSED.get(value)
-    if cached is not None:
-        return cached
-    parsed = _parse_name_addr(value)
-    if len(_PARSED) >= _PARSED_MAX:
-        _PARSED.clear()
-    _PARSED[value] = parsed
-    return parsed
+    return _parse_name_addr(value)
 
 
 def _parse_name_addr(value: str) -> NameAddr:

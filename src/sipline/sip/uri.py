@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -62,24 +63,14 @@ class SipUri:
         return "".join(out)
 
 
-_PARSED: dict[str, SipUri] = {}
-_PARSED_MAX = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def parse_uri(text: str) -> SipUri:
     """Parse a URI; raises SipParseError. Escapes are kept as sent (compare with care).
 
     The same text gives the same (shared) object: a call's messages repeat the same URIs many
     times, so results are kept in a small cache. Treat parsed URIs as immutable.
     """
-    cached = _PARSED.get(text)
-    if cached is not None:
-        return cached
-    uri = _parse_uri(text)
-    if len(_PARSED) >= _PARSED_MAX:
-        _PARSED.clear()
-    _PARSED[text] = uri
-    return uri
+    return _parse_uri(text)
 
 
 def _parse_uri(text: str) -> SipUri:
