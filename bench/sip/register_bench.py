@@ -121,7 +121,8 @@ def best_clean_rate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rates", default="1000,2000,3000,3500,3750,4000,4500,5000,6000,7000,8000,10000")
+    steps = "1000,2000,3000,3500,3750,4000,4500,5000,5500,6000,6500,7000,7500,8000,9000,10000"
+    parser.add_argument("--rates", default=steps)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     sip_tls_private_key: Path | None = Field(None, description="PEM private key for SIP over TLS.")
     sip_min_expires: int = Field(60, ge=1, description="Shortest registration accepted (423 below).")
     sip_max_expires: int = Field(3600, ge=1, description="Longest registration granted.")
-    binding_flush_interval: float = Field(0.2, gt=0, description="Seconds between writes of registrations.")
+    binding_flush_interval: float = Field(1.0, gt=0, description="Seconds between writes of registrations.")
     record_retention_days: int = Field(
         180, ge=1, description="Call records older than this are not queryable (-25)."
     )

@@ -11,7 +11,7 @@ import pytest
 from sipline.sip.ban import BanPolicy
 from sipline.sip.bindings import Binding
 from sipline.sip.bindings_memory import MemoryBindingStore
-from sipline.sip.credentials import Credential, StaticCredentialSource
+from sipline.sip.credentials import Cache, CachedCredential, Credential, StaticCredentialSource
 from sipline.sip.message import SipResponse
 from sipline.sip.server import SipServer, SipServerConfig
 from tests.sip.peer import RawPeer
@@ -196,7 +196,7 @@ async def test_garbage_gets_400_or_silence_and_server_survives(server: SipServer
 
 
 class BrokenStore(MemoryBindingStore):
-    async def save_binding(self, binding: object) -> None:
+    def save_binding(self, binding: object) -> None:
         raise ConnectionError("database is down")
 
 
@@ -218,13 +218,13 @@ class CountingStore(MemoryBindingStore):
         super().__init__()
         self.calls = 0
 
-    async def list_bindings(self, account: str) -> list[Binding]:
+    def list_bindings(self, account: str) -> list[Binding]:
         self.calls += 1
-        return await super().list_bindings(account)
+        return super().list_bindings(account)
 
-    async def save_binding(self, binding: Binding) -> None:
+    def save_binding(self, binding: Binding) -> None:
         self.calls += 1
-        await super().save_binding(binding)
+        super().save_binding(binding)
 
 
 async def test_unauthenticated_traffic_never_touches_storage() -> None:
@@ -272,3 +272,66 @@ async def test_expires_zero_parameter_removes_one_contact(server: SipServer, pee
     assert both is not None and len(both.contacts) == 2
     one, _ = await peer.register("alice", "secret1", contact="<sip:a@192.0.2.1>;expires=0", expires=600)
     assert one is not None and contact_expires(one) == {"sip:a@192.0.2.2": 600}
+
+
+async def test_challenges_keep_no_state(server: SipServer, peer: RawPeer) -> None:
+    """RFC 3261 §8.2.7: unauthenticated REGISTERs are challenged without a transaction, so a flood
+    of them costs no memory; a retransmission gets a fresh challenge with the same To tag."""
+    from sipline.sip.digest import DigestClient
+
+    request = peer.build("REGISTER", "alice", call_id="stateless-1", cseq=1)
+    peer.send_raw(request)
+    first = await peer.receive()
+    peer.send_raw(request)  # a retransmission
+    again = await peer.receive()
+    assert first is not None and again is not None and first.status == again.status == 401
+    assert first.to.tag is not None and first.to.tag == again.to.tag
+    for i in range(200):
+        peer.send_raw(peer.build("REGISTER", f"guess{i}", call_id=f"flood-{i}", cseq=1))
+    answers = [await peer.receive() for _ in range(200)]
+    assert all(a is not None and a.status == 401 for a in answers)
+    assert server.transactions.server == {}  # nothing kept for any of them
+
+    # both challenges of the retransmitted REGISTER can be answered
+    for cseq, challenge in ((2, first), (3, again)):
+        md5 = [c for c in challenge.headers("WWW-Authenticate") if "MD5" in c]
+        auth = DigestClient("alice", "secret1").authorization(md5, "REGISTER", f"sip:127.0.0.1:{server.port}")
+        headers = [f"Authorization: {auth}"]
+        peer.send_raw(peer.build("REGISTER", "alice", call_id="stateless-1", cseq=cseq, headers=headers))
+        ok = await peer.receive()
+        assert ok is not None and ok.status == 200
+
+
+class FetchedCredentials(StaticCredentialSource):
+    """Nothing at hand: every REGISTER waits for a lookup (a cold directory)."""
+
+    def cached(self, username: str) -> CachedCredential:
+        return Cache.MISS
+
+
+class UnreachableCredentials(FetchedCredentials):
+    async def lookup(self, username: str) -> Credential | None:
+        raise ConnectionError("database is down")
+
+
+@pytest.mark.parametrize("source", [FetchedCredentials, UnreachableCredentials])
+async def test_credentials_that_must_be_fetched(source: type[FetchedCredentials]) -> None:
+    credentials = source({"alice": "secret1"})
+    config = SipServerConfig(host="127.0.0.1", port=0, domain="sipline.test")
+    srv = SipServer(config, credentials, MemoryBindingStore())
+    await srv.start()
+    peer = await RawPeer(srv.port).open()
+    try:
+        ok, _ = await peer.register("alice", "secret1")
+        wrong, _ = await peer.register("alice", "nope")
+        assert ok is not None and wrong is not None
+        if source is UnreachableCredentials:
+            assert ok.status == wrong.status == 500 and ok.header("Retry-After") == "30"
+            assert await srv.bindings_for("alice") == []
+        else:
+            assert (ok.status, wrong.status) == (200, 403)
+            assert credentials.lookups == 2
+            assert len(await srv.bindings_for("alice")) == 1
+    finally:
+        await peer.close()
+        await srv.stop()

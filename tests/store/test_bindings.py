@@ -30,39 +30,39 @@ def binding(account: str, contact: str, seconds: int, now: datetime, **extra: ob
 async def test_flushed_bindings_are_loaded_by_a_new_process(platform: Platform) -> None:
     now = datetime.now(UTC)
     first = PersistentBindingStore(platform.engine)
-    await first.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
-    await first.save_binding(binding("1000000001", "sip:b@127.0.0.1:5071", 600, now, q=0.5))
-    await first.save_binding(binding("1000000002", "sip:c@127.0.0.1:5072", 300, now))
-    await first.save_binding(binding("1000000003", "sip:old@127.0.0.1:5073", -5, now))
-    await first.remove_binding("1000000002", "sip:c@127.0.0.1:5072")
+    first.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
+    first.save_binding(binding("1000000001", "sip:b@127.0.0.1:5071", 600, now, q=0.5))
+    first.save_binding(binding("1000000002", "sip:c@127.0.0.1:5072", 300, now))
+    first.save_binding(binding("1000000003", "sip:old@127.0.0.1:5073", -5, now))
+    first.remove_binding("1000000002", "sip:c@127.0.0.1:5072")
     assert await first.flush() == 4
     assert await first.flush() == 0  # nothing changed since
 
     second = PersistentBindingStore(platform.engine)
     assert await second.load(now) == 2  # the expired one is not brought back
-    restored = sorted(await second.list_bindings("1000000001"), key=lambda b: b.contact)
+    restored = sorted(second.list_bindings("1000000001"), key=lambda b: b.contact)
     assert [b.contact for b in restored] == ["sip:a@127.0.0.1:5070", "sip:b@127.0.0.1:5071"]
     assert restored[1].q == 0.5
     assert restored[0].expires_at == now + timedelta(seconds=300)
     flow = (restored[0].transport, restored[0].source_port, restored[0].user_agent)
     assert flow == ("tcp", 40123, "baresip")
     assert restored[0].connection_id is None  # a TCP connection does not survive a restart
-    assert await second.list_bindings("1000000002") == []
+    assert second.list_bindings("1000000002") == []
     assert second.latest("1000000001", now).contact == "sip:b@127.0.0.1:5071"  # type: ignore[union-attr]
 
 
 async def test_refresh_and_unregister_all_are_written(platform: Platform) -> None:
     now = datetime.now(UTC)
     store = PersistentBindingStore(platform.engine)
-    await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 60, now))
+    store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 60, now))
     await store.flush()
-    await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=8))
+    store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=8))
     await store.flush()
     reloaded = PersistentBindingStore(platform.engine)
     await reloaded.load(now)
-    (only,) = await reloaded.list_bindings("1000000001")
+    (only,) = reloaded.list_bindings("1000000001")
     assert only.cseq == 8
-    await reloaded.remove_all_bindings("1000000001")
+    reloaded.remove_all_bindings("1000000001")
     await reloaded.flush()
     empty = PersistentBindingStore(platform.engine)
     assert await empty.load(now) == 0
@@ -73,7 +73,7 @@ async def test_a_flush_cancelled_half_way_loses_nothing(platform: Platform) -> N
 
     now = datetime.now(UTC)
     store = PersistentBindingStore(platform.engine)
-    await store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
+    store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 300, now))
     flushing = asyncio.create_task(store.flush())
     await asyncio.sleep(0)  # the flush has taken the changed keys and is waiting on the database
     flushing.cancel()  # as at shutdown

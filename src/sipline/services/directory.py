@@ -156,6 +156,10 @@ class Directory:
                 self._apps.popitem(last=False)
         return loaded
 
+    def cached_sip_credential(self, account: str) -> SipCredential | None:
+        """The phone's credential if the directory holds it (None: not cached, maybe unknown)."""
+        return self._credentials.get(account)
+
     async def sip_credential(self, account: str) -> SipCredential | None:
         cached = self._credentials.get(account)
         if cached is not None:

@@ -1,7 +1,7 @@
 """The registrar's credential source: phones' SIP passwords from the in-memory directory."""
 
-from sipline.services.directory import Directory
-from sipline.sip.credentials import Credential
+from sipline.services.directory import Directory, SipCredential
+from sipline.sip.credentials import Cache, CachedCredential, Credential
 
 
 class DirectoryCredentials:
@@ -11,8 +11,14 @@ class DirectoryCredentials:
     def __init__(self, directory: Directory) -> None:
         self._directory = directory
 
+    def cached(self, username: str) -> CachedCredential:
+        found = self._directory.cached_sip_credential(username)
+        return Cache.MISS if found is None else _credential(found)
+
     async def lookup(self, username: str) -> Credential | None:
         found = await self._directory.sip_credential(username)
-        if found is None:
-            return None
-        return Credential(username=username, password=found.password, enabled=found.enabled)
+        return None if found is None else _credential(found)
+
+
+def _credential(found: SipCredential) -> Credential:
+    return Credential(username=found.account, password=found.password, enabled=found.enabled)

@@ -50,20 +50,26 @@ class Binding:
 
 
 class BindingStore(Protocol):
-    """Persistence for bindings; the in-memory one is ``MemoryBindingStore``."""
+    """Where the registrar keeps bindings; the in-memory one is ``MemoryBindingStore``.
 
-    async def list_bindings(self, account: str) -> list[Binding]:
+    Reads and writes are synchronous: bindings are served from memory (a durable store writes
+    them behind, see ``sipline.store.bindings``), so a REGISTER is answered without waiting and
+    its read-modify-write of an account's bindings cannot interleave with another's.
+    """
+
+    def list_bindings(self, account: str) -> list[Binding]:
         """All stored bindings of an account (the registrar filters expired ones)."""
         ...
 
-    async def save_binding(self, binding: Binding) -> None:
-        """Insert, or replace the binding with the same (account, contact)."""
+    def save_binding(self, binding: Binding) -> None:
+        """Insert, or replace the binding with the same (account, contact); the store may keep
+        ``binding`` itself, so the caller must not change it afterwards."""
         ...
 
-    async def remove_binding(self, account: str, contact: str) -> None: ...
+    def remove_binding(self, account: str, contact: str) -> None: ...
 
-    async def remove_all_bindings(self, account: str) -> None: ...
+    def remove_all_bindings(self, account: str) -> None: ...
 
     async def purge_expired(self, now: datetime) -> int:
-        """Delete bindings with expires_at <= now; returns how many."""
+        """Delete bindings with expires_at <= now (periodic upkeep); returns how many."""
         ...

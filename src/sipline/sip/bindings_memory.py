@@ -11,20 +11,21 @@ class MemoryBindingStore:
     def __init__(self) -> None:
         self._by_account: dict[str, dict[str, Binding]] = {}
 
-    async def list_bindings(self, account: str) -> list[Binding]:
+    def list_bindings(self, account: str) -> list[Binding]:
         return [b.copy() for b in self._by_account.get(account, {}).values()]
 
-    async def save_binding(self, binding: Binding) -> None:
-        self._by_account.setdefault(binding.account, {})[binding.contact] = binding.copy()
+    def save_binding(self, binding: Binding) -> None:
+        """Keeps ``binding`` itself: the caller hands over a binding it no longer changes."""
+        self._by_account.setdefault(binding.account, {})[binding.contact] = binding
 
-    async def remove_binding(self, account: str, contact: str) -> None:
+    def remove_binding(self, account: str, contact: str) -> None:
         bindings = self._by_account.get(account)
         if bindings is not None:
             bindings.pop(contact, None)
             if not bindings:
                 del self._by_account[account]
 
-    async def remove_all_bindings(self, account: str) -> None:
+    def remove_all_bindings(self, account: str) -> None:
         self._by_account.pop(account, None)
 
     async def purge_expired(self, now: datetime) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from enum import Enum
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,11 +17,23 @@ class Credential:
     enabled: bool = True
 
 
+class Cache(Enum):
+    MISS = "miss"
+
+
+CachedCredential = Credential | None | Literal[Cache.MISS]
+
+
 class CredentialSource(Protocol):
-    """Looked up on every authenticated REGISTER, so resets and locks apply at the next one."""
+    """Consulted on every authenticated REGISTER, so resets and locks apply at the next one."""
+
+    def cached(self, username: str) -> CachedCredential:
+        """The credential (or None for a user known not to exist) when it is at hand without
+        waiting, else ``Cache.MISS``; lets the registrar answer a REGISTER without a task."""
+        ...
 
     async def lookup(self, username: str) -> Credential | None:
-        """The credential, or None for an unknown user."""
+        """The credential, or None for an unknown user (after a ``Cache.MISS``)."""
         ...
 
 
@@ -35,6 +48,10 @@ class StaticCredentialSource:
 
     def set(self, username: str, value: str | Credential) -> None:
         self.credentials[username] = value if isinstance(value, Credential) else Credential(username, value)
+
+    def cached(self, username: str) -> CachedCredential:
+        self.lookups += 1
+        return self.credentials.get(username)
 
     async def lookup(self, username: str) -> Credential | None:
         self.lookups += 1

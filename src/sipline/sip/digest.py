@@ -7,6 +7,7 @@ replays are refused by remembering the highest ``nc`` per nonce while the nonce 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -18,6 +19,7 @@ from enum import Enum
 
 from sipline.sip.errors import SipParseError
 from sipline.sip.grammar import split_outside_quotes, unquote
+from sipline.sip.random_ids import random_hex
 
 _HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -136,12 +138,11 @@ class DigestServer:
     _nc_seen: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
 
     def new_nonce(self) -> str:
-        stamp = f"{int(self.clock()):x}.{secrets.token_hex(6)}"
+        stamp = f"{int(self.clock()):x}.{random_hex(6)}"
         return f"{stamp}.{self._sign(stamp)}"
 
     def _sign(self, stamp: str) -> str:
-        mac = hmac.new(self.secret, f"{stamp}:{self.realm}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:32]
+        return _nonce_signature(self.secret, self.realm, stamp)
 
     def challenges(self, *, stale: bool = False, algorithms: tuple[str, ...] | None = None) -> list[str]:
         """WWW-Authenticate values, strongest algorithm first (all share one nonce)."""
@@ -218,6 +219,13 @@ class DigestServer:
             del table[oldest]
         table[nonce] = (nc, now)
         return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _nonce_signature(secret: bytes, realm: str, stamp: str) -> str:
+    """HMAC of a nonce's stamp; cached because a REGISTER's nonce is checked twice in a row
+    (before the credential lookup, and with the answer), and retransmissions repeat it."""
+    return hmac.digest(secret, f"{stamp}:{realm}".encode(), "sha256")[:16].hex()
 
 
 @dataclass(frozen=True, slots=True)

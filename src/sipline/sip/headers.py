@@ -273,7 +273,13 @@ class CSeq(NamedTuple):  # a tuple: immutable and cheaper to build than a frozen
         return f"{self.number} {self.method}"
 
 
+@functools.lru_cache(maxsize=256)
 def parse_cseq(value: str) -> CSeq:
+    """Parse a CSeq value (cached: the same few values, "1 REGISTER", "2 INVITE", recur)."""
+    return _parse_cseq(value)
+
+
+def _parse_cseq(value: str) -> CSeq:
     number, _, method = value.strip().partition(" ")
     method = method.strip()
     if not (number.isascii() and number.isdigit()) or len(number) > 10 or not is_token(method):

@@ -9,7 +9,8 @@ cannot raise later. Every malformation raises SipParseError.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from sipline.sip.errors import SipParseError
 from sipline.sip.grammar import is_token, split_outside_quotes
@@ -27,6 +28,8 @@ from sipline.sip.headers import (
     parse_via,
 )
 from sipline.sip.uri import SipUri, parse_uri
+
+T = TypeVar("T")
 
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
 DEFAULT_MAX_HEADERS = 128
@@ -151,6 +154,15 @@ class SipMessage:
         self._changed()
 
     # -- structured values (cached) ----------------------------------------------------
+    def derived(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per message, e.g. a TU's parse of a header it reads at two stages
+        (forgotten when the headers change)."""
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[return-value]
+        value = cache[key] = compute()
+        return value
+
     def _single(self, key: str) -> str:
         values = self._lookup().get(key)
         if not values:
@@ -224,18 +236,24 @@ class SipMessage:
         """Contact values; ``Contact: *`` is reported by ``is_wildcard_contact`` instead."""
         cached = self._cache.get("contact")
         if cached is None:
-            cached = [] if self.is_wildcard_contact else [parse_name_addr(v) for v in self.headers("contact")]
+            cached = [] if self.is_wildcard_contact else [parse_name_addr(v) for v in self._contact_values()]
             self._cache["contact"] = cached
         return cached  # type: ignore[return-value]
 
     @property
     def is_wildcard_contact(self) -> bool:
-        values = self.headers("contact")
+        values = self._contact_values()
         if any(v.strip() == "*" for v in values):
             if len(values) != 1:
                 raise SipParseError("Contact: * must be the only contact")
             return True
         return False
+
+    def _contact_values(self) -> list[str]:
+        raw = self._lookup().get("contact")
+        if raw is not None and len(raw) == 1 and "," not in raw[0]:
+            return raw  # the common case, one contact: no split needed (callers only read it)
+        return self.headers("contact")
 
     @property
     def expires(self) -> int | None:
@@ -471,8 +489,17 @@ def make_response(
 
 
 def _key(name: str) -> str:
-    lname = name.lower()
-    return HEADER_NAMES.get(lname, lname).lower()
+    """Index key of a header name as callers spell it ("Via", "v", "WWW-Authenticate", ...)."""
+    key = _KEYS.get(name)
+    if key is None:
+        lname = name.lower()
+        key = HEADER_NAMES.get(lname, lname).lower()
+        if len(_KEYS) < 1024:  # callers use a handful of literal names; never grows with traffic
+            _KEYS[name] = key
+    return key
+
+
+_KEYS: dict[str, str] = {}
 
 
 # Exact spellings seen on the wire (canonical and compact) -> (canonical, index key); others slow path

@@ -1,30 +1,36 @@
 """RFC 3261 §10 registrar with digest authentication and brute-force protection.
 
 Order of work per REGISTER is chosen so that unauthenticated traffic stays cheap: ban check,
-then challenge (no lookup), then nonce HMAC check (no lookup), and only then one credential
-lookup; bindings are read or written only after the digest verified.
+then challenge (no lookup, no transaction state: RFC 3261 §8.2.7), then nonce HMAC check (no
+lookup), and only then one credential lookup; bindings are read or written only after the digest
+verified. Credentials at hand and bindings in memory let a REGISTER be answered where it arrives;
+only a credential that must be fetched (or a tarpit delay) costs a task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
-from sipline.sip.credentials import CredentialSource
+from sipline.sip.credentials import Cache, Credential, CredentialSource
 from sipline.sip.digest import DigestCredentials, DigestServer, Verdict
 from sipline.sip.errors import SipParseError
 from sipline.sip.headers import NameAddr
+from sipline.sip.message import SipRequest, SipResponse, make_response
 from sipline.sip.transaction import ServerTransaction
 
 log = logging.getLogger(__name__)
+
+Pending = Coroutine[Any, Any, None]
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,19 @@ class RegistrarConfig:
 
 
 class _Reject(Exception):
-    def __init__(self, status: int, reason: str | None = None, headers: list[tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        reason: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        delay: float = 0.0,
+    ):
         super().__init__(status)
         self.status = status
         self.reason = reason
         self.headers = headers or []
+        self.delay = delay  # answer only after this many seconds (tarpit)
 
 
 class Registrar:
@@ -70,38 +84,61 @@ class Registrar:
         )
         if config.nonce_secret:
             self.digest.secret = config.nonce_secret
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._md5_only = tuple(p.lower() for p in config.md5_only_user_agents)
 
-    @asynccontextmanager
-    async def _account_lock(self, account: str) -> AsyncIterator[None]:
-        """Serialize REGISTERs of one account (read-modify-write of its bindings)."""
-        lock, users = self._locks.get(account, (asyncio.Lock(), 0))
-        self._locks[account] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[account]
-            if users <= 1:
-                del self._locks[account]
-            else:
-                self._locks[account] = (lock, users - 1)
+    # -- entry points --------------------------------------------------------------------
+    def stateless_challenge(self, request: SipRequest) -> SipResponse | None:
+        """The 401 for a REGISTER that carries no credentials worth a lookup, or None.
 
-    def screen(self, tx: ServerTransaction) -> DigestCredentials | None:
-        """The synchronous, lookup-free part of a REGISTER.
-
-        Answers it (401 challenge, 400) and returns None, or returns the credentials that are
-        worth a lookup; then ``handle_register(tx, creds)`` finishes. Lets the server skip a
-        task for the first (unauthenticated) REGISTER of every registration.
+        Sent without a transaction (RFC 3261 §8.2.7: a flood of unauthenticated requests must
+        not create state); a retransmission simply gets a fresh challenge. None means the
+        REGISTER needs the stateful path (credentials to check, or a 400 to give).
         """
+        try:
+            to_uri = request.to.uri
+            if not to_uri.is_sip or not to_uri.user or self._credentials_worth_a_lookup(request) is not None:
+                return None
+        except SipParseError:
+            return None
+        # the To tag must be the same for a retransmission of the same request (§8.2.7)
+        key = f"{request.top_via.branch}|{request.call_id}|{request.from_.tag}".encode()
+        to_tag = hashlib.blake2s(key, digest_size=8).hexdigest()
+        return make_response(request, 401, to_tag=to_tag, headers=self._challenge_headers(request))
+
+    def register(self, tx: ServerTransaction) -> Pending | None:
+        """Answer a REGISTER server transaction; never raises for peer errors.
+
+        Returns None when it was answered at once, else a coroutine to run as a task (the
+        credential has to be fetched, or a failed guess is answered late).
+        """
+        creds = self._screen(tx)
+        if creds is None:
+            return None
+        try:
+            credential = self.credentials.cached(creds.username)
+        except Exception:
+            self._internal_error(tx)
+            return None
+        if credential is Cache.MISS:
+            return self._lookup_then_finish(tx, creds)
+        return self._finish(tx, creds, credential)
+
+    async def handle_register(self, tx: ServerTransaction) -> None:
+        """``register`` for callers that can simply wait for the answer."""
+        pending = self.register(tx)
+        if pending is not None:
+            await pending
+
+    # -- authentication ----------------------------------------------------------------
+    def _screen(self, tx: ServerTransaction) -> DigestCredentials | None:
+        """The lookup-free part: answers (401, 400) and returns None, or returns the credentials."""
         try:
             to_uri = tx.request.to.uri
             if not to_uri.is_sip or not to_uri.user:
                 raise _Reject(400, "Bad Request (To must be a SIP AOR with a user)")
-            creds = self._our_credentials(tx.request.headers("Authorization"))
-            if creds is None or self.digest.precheck(creds) is not Verdict.OK:
+            creds = self._credentials_worth_a_lookup(tx.request)
+            if creds is None:
                 self._challenge(tx)  # first REGISTER, unknown scheme, other realm, forged nonce
-                return None
             return creds
         except _Reject as reject:
             tx.reply(reject.status, reject.reason, headers=reject.headers)
@@ -109,43 +146,75 @@ class Registrar:
             tx.reply(400, f"Bad Request ({exc})"[:100])
         return None
 
-    async def handle_register(self, tx: ServerTransaction, creds: DigestCredentials | None = None) -> None:
-        """Answer one REGISTER server transaction (never raises for peer errors)."""
-        if creds is None:
-            creds = self.screen(tx)
-            if creds is None:
-                return
+    def _credentials_worth_a_lookup(self, request: SipRequest) -> DigestCredentials | None:
+        """Our realm's digest credentials with a nonce we issued (checked by HMAC), or None.
+
+        Asked before the transaction exists and again in it: worked out once per request."""
+
+        def screen() -> DigestCredentials | None:
+            creds = self._our_credentials(request.headers("Authorization"))
+            if creds is None or self.digest.precheck(creds) is not Verdict.OK:
+                return None
+            return creds
+
+        return request.derived("registrar.credentials", screen)
+
+    def _challenge_headers(self, request: SipRequest, *, stale: bool = False) -> list[tuple[str, str]]:
+        algorithms = None
+        if "MD5" in self.config.algorithms and self._md5_only:
+            user_agent = (request.header("User-Agent") or "").lower()
+            if user_agent.startswith(self._md5_only):
+                algorithms = ("MD5",)
+        challenges = self.digest.challenges(stale=stale, algorithms=algorithms)
+        return [("WWW-Authenticate", value) for value in challenges]
+
+    def _challenge(self, tx: ServerTransaction, *, stale: bool = False) -> None:
+        tx.reply(401, headers=self._challenge_headers(tx.request, stale=stale))
+
+    async def _lookup_then_finish(self, tx: ServerTransaction, creds: DigestCredentials) -> None:
         try:
-            account = await self._authenticate(tx, creds)
-            if account is None:
-                return
-            async with self._account_lock(account):
-                headers = await self._update_bindings(tx, account)
-            tx.reply(200, headers=headers)
+            credential = await self.credentials.lookup(creds.username)
+        except Exception:
+            self._internal_error(tx)
+            return
+        pending = self._finish(tx, creds, credential)
+        if pending is not None:
+            await pending
+
+    def _finish(
+        self, tx: ServerTransaction, creds: DigestCredentials, credential: Credential | None
+    ) -> Pending | None:
+        """Verify the digest against the credential, then update the bindings and answer."""
+        try:
+            account = self._authenticate(tx, creds, credential)
+            if account is not None:
+                tx.reply(200, headers=self._update_bindings(tx, account))
         except _Reject as reject:
+            if reject.delay > 0:
+                return self._reply_later(tx, reject)
             tx.reply(reject.status, reject.reason, headers=reject.headers)
         except SipParseError as exc:
             tx.reply(400, f"Bad Request ({exc})"[:100])
         except Exception:
-            # credential source or binding store failed: tell the phone to retry later
-            log.exception("REGISTER from %s failed", tx.flow.remote_addr)
-            tx.reply(500, headers=[("Retry-After", "30")])
+            self._internal_error(tx)
+        return None
 
-    # -- authentication ----------------------------------------------------------------
-    def _challenge(self, tx: ServerTransaction, *, stale: bool = False) -> None:
-        user_agent = (tx.request.header("User-Agent") or "").lower()
-        algorithms = None
-        if "MD5" in self.config.algorithms and user_agent.startswith(
-            tuple(p.lower() for p in self.config.md5_only_user_agents)
-        ):
-            algorithms = ("MD5",)
-        challenges = self.digest.challenges(stale=stale, algorithms=algorithms)
-        tx.reply(401, headers=[("WWW-Authenticate", value) for value in challenges])
+    @staticmethod
+    def _internal_error(tx: ServerTransaction) -> None:
+        """Credential source or binding store failed (called in an except block): retry later."""
+        log.exception("REGISTER from %s failed", tx.flow.remote_addr)
+        tx.reply(500, headers=[("Retry-After", "30")])
 
-    async def _authenticate(self, tx: ServerTransaction, creds: DigestCredentials) -> str | None:
-        """Lookup and verify (after ``screen``): the account name, or None when answered."""
+    @staticmethod
+    async def _reply_later(tx: ServerTransaction, reject: _Reject) -> None:
+        await asyncio.sleep(reject.delay)  # tarpit: one guess per delay at most
+        tx.reply(reject.status, reject.reason, headers=reject.headers)
+
+    def _authenticate(
+        self, tx: ServerTransaction, creds: DigestCredentials, credential: Credential | None
+    ) -> str | None:
+        """The account name, or None when answered (stale challenge, silent ban); raises _Reject."""
         request = tx.request
-        credential = await self.credentials.lookup(creds.username)
         password = credential.password if credential is not None and credential.enabled else None
         verdict = self.digest.verify(creds, password, request.method)
         if verdict is Verdict.STALE:
@@ -161,7 +230,7 @@ class Registrar:
                     tx.terminate()
                     return None
             elif self.failures.recent_failures(source) > policy.slow_after and policy.slow_delay > 0:
-                await asyncio.sleep(policy.slow_delay)  # tarpit: one guess per delay at most
+                raise _Reject(403, delay=policy.slow_delay)
             raise _Reject(403)
         if creds.username != request.to.uri.user:
             raise _Reject(403, "Forbidden (To does not match the authenticated user)")
@@ -193,49 +262,44 @@ class Registrar:
             raise _Reject(423, headers=[("Min-Expires", str(self.config.min_expires))])
         return min(value, self.config.max_expires)
 
-    async def _update_bindings(self, tx: ServerTransaction, account: str) -> list[tuple[str, str]]:
+    def _update_bindings(self, tx: ServerTransaction, account: str) -> list[tuple[str, str]]:
         request = tx.request
         now = self.now()
         call_id, cseq = request.call_id, request.cseq.number
         header_expires = request.expires
-        stored = await self.bindings.list_bindings(account)
-        for expired in (b for b in stored if b.expires_at <= now):
-            await self.bindings.remove_binding(account, expired.contact)  # purge as we pass by
-        current = {b.contact: b for b in stored if b.expires_at > now}
+        store = self.bindings
+        current: dict[str, Binding] = {}
+        for stored in store.list_bindings(account):
+            if stored.expires_at > now:
+                current[stored.contact] = stored
+            else:
+                store.remove_binding(account, stored.contact)  # purge as we pass by
         if request.is_wildcard_contact:
             if header_expires != 0:
                 raise _Reject(400, "Bad Request (Contact: * needs Expires: 0)")
             self._check_order(current.values(), call_id, cseq)
-            await self.bindings.remove_all_bindings(account)
+            store.remove_all_bindings(account)
             current = {}
         else:
-            contacts = request.contacts
             # validate everything before changing anything
-            planned = [(str(c.uri), _q_value(c), self._expires_for(c, header_expires)) for c in contacts]
+            planned = [
+                (str(c.uri), _q_value(c), self._expires_for(c, header_expires)) for c in request.contacts
+            ]
             self._check_order([current[key] for key, _, _ in planned if key in current], call_id, cseq)
             flow = tx.flow
+            (source_host, source_port), (local_host, local_port) = flow.remote_addr, flow.local_addr
+            user_agent = request.header("User-Agent")
             for key, q, expires in planned:
                 if expires == 0:
                     if key in current:
-                        await self.bindings.remove_binding(account, key)
+                        store.remove_binding(account, key)
                         del current[key]
                     continue
                 binding = Binding(
-                    account=account,
-                    contact=key,
-                    expires_at=now + timedelta(seconds=expires),
-                    call_id=call_id,
-                    cseq=cseq,
-                    q=q,
-                    transport=flow.transport,
-                    source_host=flow.remote_addr[0],
-                    source_port=flow.remote_addr[1],
-                    local_host=flow.local_addr[0],
-                    local_port=flow.local_addr[1],
-                    connection_id=flow.connection_id,
-                    user_agent=request.header("User-Agent"),
-                )
-                await self.bindings.save_binding(binding)
+                    account, key, now + timedelta(seconds=expires), call_id, cseq, q, flow.transport,
+                    source_host, source_port, local_host, local_port, flow.connection_id, user_agent,
+                )  # fmt: skip
+                store.save_binding(binding)
                 current[key] = binding
         headers = [("Contact", f"<{b.contact}>;expires={b.remaining_seconds(now)}") for b in current.values()]
         headers.append(("Date", _http_date(int(now.timestamp()))))
@@ -251,7 +315,7 @@ class Registrar:
     async def bindings_for(self, account: str) -> list[Binding]:
         """Current (unexpired) bindings of an account, e.g. to call its phones."""
         now = self.now()
-        return [b for b in await self.bindings.list_bindings(account) if b.expires_at > now]
+        return [b for b in self.bindings.list_bindings(account) if b.expires_at > now]
 
     async def purge_expired(self) -> int:
         return await self.bindings.purge_expired(self.now())

@@ -106,7 +106,11 @@ class SipServer:
             advertised_host=config.advertised_host,
         )
         self.transactions = TransactionLayer(
-            self.transport, self._on_request, on_ack=self._on_ack, timers=config.timers
+            self.transport,
+            self._on_request,
+            on_ack=self._on_ack,
+            timers=config.timers,
+            stateless=self._answer_statelessly,
         )
         # In-dialog requests (BYE, re-INVITE, INFO, ACK for our 2xx) of the calls the platform is in.
         self.dialogs = DialogTable(self)
@@ -166,6 +170,21 @@ class SipServer:
     def _on_message(self, message: SipRequest | SipResponse, flow: Flow) -> None:
         self.transactions.receive(message, flow)
 
+    def _answer_statelessly(self, request: SipRequest, flow: Flow) -> bool:
+        """Challenge a REGISTER without credentials, keeping no state (RFC 3261 §8.2.7)."""
+        if (
+            request.method != "REGISTER"
+            or self.failures.is_banned(flow.remote_addr[0])
+            or not request.request_uri.is_sip
+            or request.header("Require") is not None
+        ):
+            return False  # the stateful path answers these (403, 416, 420)
+        challenge = self.registrar.stateless_challenge(request)
+        if challenge is None:
+            return False
+        self.transport.send(challenge, flow)
+        return True
+
     def _on_request(self, tx: ServerTransaction) -> None:
         request = tx.request
         if self.failures.is_banned(tx.flow.remote_addr[0]):
@@ -185,9 +204,9 @@ class SipServer:
             self.on_invite(tx)
             return
         if method == "REGISTER":
-            creds = self.registrar.screen(tx)  # challenges are answered here, without a task
-            if creds is not None:
-                self._spawn(self.registrar.handle_register(tx, creds))
+            pending = self.registrar.register(tx)  # answered here unless a lookup must wait
+            if pending is not None:
+                self._spawn(pending)
         elif method == "OPTIONS":
             tx.reply(
                 200,

@@ -327,6 +327,7 @@ class ClientTransaction:
 
 RequestHandler = Callable[[ServerTransaction], None]
 AckHandler = Callable[[SipRequest, Flow], None]
+StatelessHandler = Callable[[SipRequest, Flow], bool]
 
 
 class TransactionLayer:
@@ -339,10 +340,14 @@ class TransactionLayer:
         *,
         on_ack: AckHandler | None = None,
         timers: TimerConfig | None = None,
+        stateless: StatelessHandler | None = None,
     ) -> None:
         self.transport = transport
         self.on_request = on_request
         self.on_ack = on_ack
+        # Offered each new request before a transaction is made: True when the TU answered it
+        # statelessly (RFC 3261 §8.2.7), e.g. a challenge to an unauthenticated REGISTER.
+        self.stateless = stateless
         self.timers = timers or TimerConfig()
         self.server: dict[Hashable, ServerTransaction | _CompletedNonInvite] = {}
         self.client: dict[Hashable, ClientTransaction] = {}
@@ -370,6 +375,8 @@ class TransactionLayer:
             return
         if existing is not None:
             existing.on_retransmission(message)
+            return
+        if self.stateless is not None and message.method != "CANCEL" and self.stateless(message, flow):
             return
         tx = ServerTransaction(self, message, flow, key)
         self.server[key] = tx

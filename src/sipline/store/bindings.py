@@ -2,7 +2,7 @@
 
 Every REGISTER changes a binding, and the registrar must answer thousands a second; a database write
 per REGISTER cannot keep up. So the registrar reads and writes the in-memory store, and a flusher
-writes what changed to `sip_bindings` in one transaction every `flush_interval` (default 0.2 s) and
+writes what changed to `sip_bindings` in one transaction every `flush_interval` (default 1 s) and
 at shutdown. A crash loses at most that much: the phones' next REGISTER brings it back.
 """
 
@@ -35,20 +35,20 @@ class PersistentBindingStore(MemoryBindingStore):
         async with self._sessions() as session:
             rows = (await session.scalars(select(SipBinding).where(SipBinding.expires_at > now))).all()
         for row in rows:
-            await super().save_binding(_binding(row))
+            super().save_binding(_binding(row))
         return len(rows)
 
-    async def save_binding(self, binding: Binding) -> None:
-        await super().save_binding(binding)
+    def save_binding(self, binding: Binding) -> None:
+        super().save_binding(binding)
         self._dirty.add((binding.account, binding.contact))
 
-    async def remove_binding(self, account: str, contact: str) -> None:
-        await super().remove_binding(account, contact)
+    def remove_binding(self, account: str, contact: str) -> None:
+        super().remove_binding(account, contact)
         self._dirty.add((account, contact))
 
-    async def remove_all_bindings(self, account: str) -> None:
-        self._dirty.update((account, b.contact) for b in await self.list_bindings(account))
-        await super().remove_all_bindings(account)
+    def remove_all_bindings(self, account: str) -> None:
+        self._dirty.update((account, contact) for contact in self._by_account.get(account, {}))
+        super().remove_all_bindings(account)
 
     async def purge_expired(self, now: datetime) -> int:
         removed = await super().purge_expired(now)
