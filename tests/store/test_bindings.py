@@ -53,19 +53,45 @@ async def test_flushed_bindings_are_loaded_by_a_new_process(platform: Platform) 
 
 async def test_refresh_and_unregister_all_are_written(platform: Platform) -> None:
     now = datetime.now(UTC)
+    store = PersistentBindingStore(platform.engine, refresh_every=3)
+    store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 60, now))
+    assert await store.flush() == 1
+    # a refresh (same contact, same flow, later expiry) waits for every third flush ...
+    store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=8))
+    assert await store.flush() == 0
+    assert await store.flush() == 1
+    reloaded = PersistentBindingStore(platform.engine)
+    await reloaded.load(now)
+    (only,) = reloaded.list_bindings("1000000001")
+    assert only.cseq == 8 and only.expires_at == now + timedelta(seconds=3600)
+    # ... while a binding that moved (new source port: NAT rebinding) is written at once
+    reloaded.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=9, source_port=40999))
+    assert await reloaded.flush() == 1
+    moved = PersistentBindingStore(platform.engine)
+    await moved.load(now)
+    assert moved.list_bindings("1000000001")[0].source_port == 40999
+    moved.remove_all_bindings("1000000001")
+    await moved.flush()
+    empty = PersistentBindingStore(platform.engine)
+    assert await empty.load(now) == 0
+
+
+async def test_a_clean_stop_writes_deferred_refreshes(platform: Platform) -> None:
+    import asyncio
+
+    now = datetime.now(UTC)
     store = PersistentBindingStore(platform.engine)
     store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 60, now))
     await store.flush()
     store.save_binding(binding("1000000001", "sip:a@127.0.0.1:5070", 3600, now, cseq=8))
-    await store.flush()
+    writer = asyncio.create_task(store.run(flush_interval=60))
+    await asyncio.sleep(0)
+    writer.cancel()  # shutdown: the final flush writes everything
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
     reloaded = PersistentBindingStore(platform.engine)
     await reloaded.load(now)
-    (only,) = reloaded.list_bindings("1000000001")
-    assert only.cseq == 8
-    reloaded.remove_all_bindings("1000000001")
-    await reloaded.flush()
-    empty = PersistentBindingStore(platform.engine)
-    assert await empty.load(now) == 0
+    assert reloaded.list_bindings("1000000001")[0].cseq == 8
 
 
 async def test_a_flush_cancelled_half_way_loses_nothing(platform: Platform) -> None:
@@ -82,14 +108,3 @@ async def test_a_flush_cancelled_half_way_loses_nothing(platform: Platform) -> N
     assert await store.flush() == 1  # the cancelled batch is written by the next flush
     reloaded = PersistentBindingStore(platform.engine)
     assert await reloaded.load(now) == 1
-
-
-def test_a_binding_copy_keeps_every_field() -> None:
-    from dataclasses import fields
-
-    from sipline.sip.bindings import Binding
-
-    values = {field.name: f"v-{field.name}" for field in fields(Binding)}  # distinct value per field
-    original = Binding(**values)  # type: ignore[arg-type]
-    copied = original.copy()
-    assert copied == original and copied is not original

@@ -11,7 +11,10 @@ from sipline.sip.transport import Flow
 
 @dataclass(slots=True)
 class Binding:
-    """One contact registered for an account, plus the flow it registered on (RFC 5626 style)."""
+    """One contact registered for an account, plus the flow it registered on (RFC 5626 style).
+
+    Stores share these objects with their readers: treat a binding as immutable (a REGISTER
+    replaces it with a new one)."""
 
     account: str
     contact: str  # contact URI exactly as registered (no <>, no header params)
@@ -26,15 +29,6 @@ class Binding:
     local_port: int = 0
     connection_id: int | None = None  # TCP/TLS connection it came in on (valid in this process only)
     user_agent: str | None = None
-
-    def copy(self) -> Binding:
-        """An independent copy (stores hand out copies, so callers cannot change what they hold);
-        written out because dataclasses.replace costs several times more on the REGISTER path."""
-        return Binding(
-            self.account, self.contact, self.expires_at, self.call_id, self.cseq, self.q, self.transport,
-            self.source_host, self.source_port, self.local_host, self.local_port, self.connection_id,
-            self.user_agent,
-        )  # fmt: skip
 
     def remaining_seconds(self, now: datetime) -> int:
         return max(0, round((self.expires_at - now).total_seconds()))
@@ -58,7 +52,8 @@ class BindingStore(Protocol):
     """
 
     def list_bindings(self, account: str) -> list[Binding]:
-        """All stored bindings of an account (the registrar filters expired ones)."""
+        """All stored bindings of an account (the registrar filters expired ones); a new list
+        of the stored bindings themselves, not copies."""
         ...
 
     def save_binding(self, binding: Binding) -> None:

@@ -12,7 +12,8 @@ class MemoryBindingStore:
         self._by_account: dict[str, dict[str, Binding]] = {}
 
     def list_bindings(self, account: str) -> list[Binding]:
-        return [b.copy() for b in self._by_account.get(account, {}).values()]
+        found = self._by_account.get(account)
+        return list(found.values()) if found else []
 
     def save_binding(self, binding: Binding) -> None:
         """Keeps ``binding`` itself: the caller hands over a binding it no longer changes."""

@@ -292,6 +292,8 @@ def _parse_cseq(value: str) -> CSeq:
 
 def parse_uint(value: str, name: str, maximum: int = 2**32 - 1) -> int:
     value = value.strip()
-    if not (value.isascii() and value.isdigit()) or len(value) > 10 or int(value) > maximum:
-        raise SipParseError(f"bad {name} {value[:40]!r}")
-    return int(value)
+    if value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        if number <= maximum:
+            return number
+    raise SipParseError(f"bad {name} {value[:40]!r}")

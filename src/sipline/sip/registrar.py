@@ -150,14 +150,13 @@ class Registrar:
         """Our realm's digest credentials with a nonce we issued (checked by HMAC), or None.
 
         Asked before the transaction exists and again in it: worked out once per request."""
+        return request.derived("registrar.credentials", functools.partial(self._screen_credentials, request))
 
-        def screen() -> DigestCredentials | None:
-            creds = self._our_credentials(request.headers("Authorization"))
-            if creds is None or self.digest.precheck(creds) is not Verdict.OK:
-                return None
-            return creds
-
-        return request.derived("registrar.credentials", screen)
+    def _screen_credentials(self, request: SipRequest) -> DigestCredentials | None:
+        creds = self._our_credentials(request.headers("Authorization"))
+        if creds is None or self.digest.precheck(creds) is not Verdict.OK:
+            return None
+        return creds
 
     def _challenge_headers(self, request: SipRequest, *, stale: bool = False) -> list[tuple[str, str]]:
         algorithms = None

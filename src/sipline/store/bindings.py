@@ -4,6 +4,10 @@ Every REGISTER changes a binding, and the registrar must answer thousands a seco
 per REGISTER cannot keep up. So the registrar reads and writes the in-memory store, and a flusher
 writes what changed to `sip_bindings` in one transaction every `flush_interval` (default 1 s) and
 at shutdown. A crash loses at most that much: the phones' next REGISTER brings it back.
+
+Most REGISTERs are refreshes: same contact, same flow, only a later expiry. Those are written every
+`refresh_every` flushes (default 10) instead: after a crash such a binding comes back with the expiry
+of its previous refresh, which a phone refreshing at half its interval has not reached yet.
 """
 
 import asyncio
@@ -24,11 +28,14 @@ _Key = tuple[str, str]
 
 
 class PersistentBindingStore(MemoryBindingStore):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, refresh_every: int = 10) -> None:
         super().__init__()
         self._engine = engine
         self._sessions = async_sessionmaker(engine)
-        self._dirty: set[_Key] = set()
+        self._dirty: set[_Key] = set()  # written by the next flush
+        self._refreshed: set[_Key] = set()  # only expiry / Call-ID / CSeq moved: written less often
+        self._refresh_every = refresh_every
+        self._flushes = 0
 
     async def load(self, now: datetime) -> int:
         """Read the bindings that have not expired yet (at start); returns how many."""
@@ -39,8 +46,15 @@ class PersistentBindingStore(MemoryBindingStore):
         return len(rows)
 
     def save_binding(self, binding: Binding) -> None:
+        key = (binding.account, binding.contact)
+        previous = self._by_account.get(binding.account, {}).get(binding.contact)
         super().save_binding(binding)
-        self._dirty.add((binding.account, binding.contact))
+        if key in self._dirty:
+            return
+        if previous is not None and _same_flow(previous, binding):
+            self._refreshed.add(key)
+        else:
+            self._dirty.add(key)
 
     def remove_binding(self, account: str, contact: str) -> None:
         super().remove_binding(account, contact)
@@ -65,11 +79,17 @@ class PersistentBindingStore(MemoryBindingStore):
         live = [binding for binding in found.values() if binding.expires_at > now]
         return max(live, key=lambda binding: binding.expires_at) if live else None
 
-    async def flush(self) -> int:
-        """Write every binding changed since the last flush; returns how many keys were written."""
-        if not self._dirty:
+    async def flush(self, *, everything: bool = False) -> int:
+        """Write the bindings changed since the last flush (refreshes only every `refresh_every`
+        flushes, or with ``everything``); returns how many keys were written."""
+        self._flushes += 1
+        keys = list(self._dirty)
+        self._dirty = set()
+        if everything or self._flushes % self._refresh_every == 0:
+            keys += self._refreshed - set(keys)
+            self._refreshed = set()
+        if not keys:
             return 0
-        keys, self._dirty = list(self._dirty), set()
         # Rows are built now, from the live bindings (no copies), before any await lets them change.
         saved, removed = [], []
         for account, contact in keys:
@@ -102,7 +122,7 @@ class PersistentBindingStore(MemoryBindingStore):
                 except Exception:
                     log.warning("writing registrations to the database failed; retrying", exc_info=True)
         finally:
-            await self.flush()
+            await self.flush(everything=True)
 
 
 # Everything _row() writes but the key: what an upsert of a known (account, contact) replaces.
@@ -118,6 +138,19 @@ def _upsert(dialect: str) -> Insert:
     changed = {name: statement.excluded[name] for name in _UPDATED}
     upsert: Insert = statement.on_conflict_do_update(index_elements=["account", "contact"], set_=changed)
     return upsert
+
+
+def _same_flow(before: Binding, after: Binding) -> bool:
+    """Whether ``after`` only refreshes ``before`` as far as the stored row goes (expiry aside)."""
+    return (
+        before.transport == after.transport
+        and before.source_host == after.source_host
+        and before.source_port == after.source_port
+        and before.local_host == after.local_host
+        and before.local_port == after.local_port
+        and before.q == after.q
+        and before.user_agent == after.user_agent
+    )
 
 
 def _row(binding: Binding) -> dict[str, Any]:
