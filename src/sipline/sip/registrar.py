@@ -95,10 +95,9 @@ class Registrar:
         REGISTER needs the stateful path (credentials to check, or a 400 to give).
         """
         try:
-            to_uri = request.to.uri
-            if not to_uri.is_sip or not to_uri.user or self._credentials_worth_a_lookup(request) is not None:
+            if self._screened(request) is not None:
                 return None
-        except SipParseError:
+        except (_Reject, SipParseError):
             return None
         # the To tag must be the same for a retransmission of the same request (§8.2.7)
         key = f"{request.top_via.branch}|{request.call_id}|{request.from_.tag}".encode()
@@ -123,20 +122,11 @@ class Registrar:
             return self._lookup_then_finish(tx, creds)
         return self._finish(tx, creds, credential)
 
-    async def handle_register(self, tx: ServerTransaction) -> None:
-        """``register`` for callers that can simply wait for the answer."""
-        pending = self.register(tx)
-        if pending is not None:
-            await pending
-
     # -- authentication ----------------------------------------------------------------
     def _screen(self, tx: ServerTransaction) -> DigestCredentials | None:
         """The lookup-free part: answers (401, 400) and returns None, or returns the credentials."""
         try:
-            to_uri = tx.request.to.uri
-            if not to_uri.is_sip or not to_uri.user:
-                raise _Reject(400, "Bad Request (To must be a SIP AOR with a user)")
-            creds = self._credentials_worth_a_lookup(tx.request)
+            creds = self._screened(tx.request)
             if creds is None:
                 self._challenge(tx)  # first REGISTER, unknown scheme, other realm, forged nonce
             return creds
@@ -146,10 +136,14 @@ class Registrar:
             tx.reply(400, f"Bad Request ({exc})"[:100])
         return None
 
-    def _credentials_worth_a_lookup(self, request: SipRequest) -> DigestCredentials | None:
-        """Our realm's digest credentials with a nonce we issued (checked by HMAC), or None.
+    def _screened(self, request: SipRequest) -> DigestCredentials | None:
+        """Our realm's digest credentials with a nonce we issued (checked by HMAC), or None;
+        raises _Reject for a To that is no SIP AOR.
 
         Asked before the transaction exists and again in it: worked out once per request."""
+        to_uri = request.to.uri
+        if not to_uri.is_sip or not to_uri.user:
+            raise _Reject(400, "Bad Request (To must be a SIP AOR with a user)")
         return request.derived("registrar.credentials", functools.partial(self._screen_credentials, request))
 
     def _screen_credentials(self, request: SipRequest) -> DigestCredentials | None:
