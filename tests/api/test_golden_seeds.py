@@ -7,9 +7,8 @@ import httpx
 import pytest
 
 from sipline.bootstrap import Platform
-from tests.conftest import SHARED
+from tests.peers import shared_input
 
-SEEDS = SHARED / "seeds"
 VENDOR_KEY, VENDOR_SECRET, VENDOR_APP = "bDqJFiq9", "7bz1lzh9", "4luaKsL2"
 # The seeds' literal headers: Sign is md5(apiKey + apiSecret + "1630468800").
 SEED_HEADERS = {
@@ -21,7 +20,7 @@ SEED_HEADERS = {
 
 
 def seed_text(endpoint: str) -> str:
-    for path in sorted(SEEDS.glob("*.txt")):
+    for path in sorted(shared_input("seeds").glob("*.txt")):
         text = path.read_text()
         if f"/voice/{endpoint}" in text:
             return text
@@ -103,7 +102,7 @@ def test_seed_status_tables_are_known_codes() -> None:
     from sipline.domain.status import Status
 
     known = {status.value for status in Status}
-    for path in SEEDS.glob("*.txt"):
+    for path in shared_input("seeds").glob("*.txt"):
         for line in path.read_text().splitlines():
             code = line.split("|")[0].strip().split(" ")[0]
             if code.lstrip("-").isdigit() and (code.startswith("-") or code == "0"):

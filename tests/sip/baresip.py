@@ -9,7 +9,27 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.sip.conftest import BARESIP, PEERS, free_port
+from tests.sip.conftest import BARESIP, free_port
+
+# Headless baresip 1.0.0 (Debian 12): no sound card (aubridge), G.711, driven over ctrl_tcp.
+_CONFIG = """\
+poll_method\t\tepoll
+sip_listen\t\t127.0.0.1:{sip}
+call_local_timeout\t120
+call_max_calls\t\t4
+audio_player\t\taubridge,x
+audio_source\t\taubridge,x
+audio_alert\t\taubridge,x
+module_path\t\t/usr/lib/baresip/modules
+module\t\t\tg711.so
+module\t\t\taubridge.so
+module\t\t\tctrl_tcp.so
+module_tmp\t\tuuid.so
+module_tmp\t\taccount.so
+module_app\t\tmenu.so
+ctrl_tcp_listen\t\t127.0.0.1:{ctrl}
+rtp_ports\t\t{rtp}-{rtp_end}
+"""
 
 
 class Baresip:
@@ -19,19 +39,9 @@ class Baresip:
         self.dir = workdir
         self.ctrl_port = free_port()
         rtp = free_port()
-        config = (PEERS / "baresip" / "config").read_text()
-        replaced = []
-        for line in config.splitlines():
-            key = line.split()[0] if line.split() else ""
-            if key == "sip_listen":
-                line = f"sip_listen\t\t127.0.0.1:{free_port()}"
-            elif key == "ctrl_tcp_listen":
-                line = f"ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}"
-            elif key == "rtp_ports":
-                line = f"rtp_ports\t\t{rtp}-{rtp + 10}"
-            replaced.append(line)
+        config = _CONFIG.format(sip=free_port(), ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + 10)
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config").write_text("\n".join(replaced) + "\n")
+        (workdir / "config").write_text(config)
         (workdir / "accounts").write_text(account_line + "\n")
         self.proc: asyncio.subprocess.Process | None = None
         self.out = (workdir / "out.log").open("wb")

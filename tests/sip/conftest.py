@@ -12,7 +12,6 @@ from tests.peers import require
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
-PEERS = Path(__file__).resolve().parents[2].parent / "shared" / "peers"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
 

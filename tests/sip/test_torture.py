@@ -8,8 +8,9 @@ import pytest
 
 from sipline.sip.errors import SipParseError
 from sipline.sip.message import SipRequest, SipResponse, parse_message
+from tests.peers import shared_input
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "rfc4475"
+CORPUS = shared_input("rfc4475")
 
 # Rejected by the parser itself (the UAS answers 400, or 505 for badvers; responses are dropped).
 REJECTED = {
