@@ -172,30 +172,30 @@ class SipServer:
 
     def _answer_statelessly(self, request: SipRequest, flow: Flow) -> bool:
         """Challenge a REGISTER without credentials, keeping no state (RFC 3261 §8.2.7)."""
-        if (
-            request.method != "REGISTER"
-            or self.failures.is_banned(flow.remote_addr[0])
-            or not request.request_uri.is_sip
-            or request.header("Require") is not None
-        ):
-            return False  # the stateful path answers these (403, 416, 420)
+        if request.method != "REGISTER" or self._refusal(request, flow) is not None:
+            return False  # refusals are answered by the stateful path
         challenge = self.registrar.stateless_challenge(request)
         if challenge is None:
             return False
         self.transport.send(challenge, flow)
         return True
 
-    def _on_request(self, tx: ServerTransaction) -> None:
-        request = tx.request
-        if self.failures.is_banned(tx.flow.remote_addr[0]):
-            tx.reply(403)  # only reached when the policy answers banned sources
-            return
+    def _refusal(self, request: SipRequest, flow: Flow) -> tuple[int, list[tuple[str, str]]] | None:
+        """The answer to a request refused whatever its method does (status, headers), or None."""
+        if self.failures.is_banned(flow.remote_addr[0]):
+            return 403, []  # only reached when the policy answers banned sources
         if not request.request_uri.is_sip:
-            tx.reply(416)
-            return
+            return 416, []
         require = [r for r in request.headers("Require") if r]
         if require and request.method not in ("ACK", "CANCEL"):
-            tx.reply(420, headers=[("Unsupported", ", ".join(require))])
+            return 420, [("Unsupported", ", ".join(require))]
+        return None
+
+    def _on_request(self, tx: ServerTransaction) -> None:
+        request = tx.request
+        refusal = self._refusal(request, tx.flow)
+        if refusal is not None:
+            tx.reply(refusal[0], headers=refusal[1])
             return
         if request.method != "REGISTER" and self.dialogs.handle_request(tx):
             return  # in-dialog (To tag): routed to its dialog, or 481 when there is none
