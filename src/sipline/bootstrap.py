@@ -21,6 +21,7 @@ from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
 from sipline.sip.b2bua import CallLimits
+from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head
@@ -58,15 +59,25 @@ class Platform:
 
 async def build_platform(settings: Settings, *, migrate: bool = True) -> Platform:
     """Open the database (migrating it to the newest schema) and wire the services."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
     secrets_box = (
         SecretBox.from_base64(settings.secret_key)
         if settings.secret_key
         else SecretBox.from_key_file(settings.secret_key_file)
     )
-    engine = create_engine(settings.effective_database_url)
-    if migrate:
-        await upgrade_to_head(engine)
+    with database_errors(settings.effective_database_url):
+        engine = create_engine(settings.effective_database_url)
+    try:
+        with database_errors(settings.effective_database_url):
+            if migrate:
+                await upgrade_to_head(engine)
+        return _wire(settings, engine, secrets_box)
+    except BaseException:
+        await engine.dispose()  # a start-up that failed half-way leaves no connections behind
+        raise
+
+
+def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Platform:
     sessions = session_factory(engine)
     directory = Directory(sessions, secrets_box)
     bindings = PersistentBindingStore(engine)
@@ -125,7 +136,10 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
     try:
         context.load_cert_chain(settings.sip_tls_certificate, settings.sip_tls_private_key)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load the SIP TLS certificate or key: {exc}") from None
+        raise ConfigError(
+            f"cannot load the SIP TLS certificate {settings.sip_tls_certificate} "
+            f"or key {settings.sip_tls_private_key}: {reason(exc)}"
+        ) from None
     return context
 
 

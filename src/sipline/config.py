@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from sipline.domain.rating import BillingPeriod, Rate, RateDeck
 from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
@@ -182,8 +182,26 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         merged = {k: v for k, v in file_values.items() if k not in env_set} | given
         return Settings(**merged)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}{_shown_input(e)}" for e in exc.errors()
+        )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except SettingsError as exc:  # an environment variable that is not valid JSON for a table setting
+        raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+# Settings whose values may hold secrets (trunk URIs carry passwords): never echoed in an error.
+_SECRET_SETTINGS = {"secret_key", "admin_token", "trunks", "database_url"}
+
+
+def _shown_input(error: Any) -> str:
+    """`` (got 'abc')`` for a bad plain value, so the operator sees what was read; nothing for secrets."""
+    value, where = error.get("input"), error["loc"]
+    if error["type"] == "extra_forbidden" or (where and where[0] in _SECRET_SETTINGS):
+        return ""
+    if isinstance(value, str | int | float) and len(repr(value)) <= 80:
+        return f" (got {value!r})"
+    return ""
 
 
 def _env_name(field: str) -> str:

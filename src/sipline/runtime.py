@@ -15,6 +15,7 @@ import uvicorn
 from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 from sipline.domain.destination import destination_code
+from sipline.startup import http_socket, sip_listen_errors
 
 log = logging.getLogger("sipline")
 
@@ -49,8 +50,10 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     background: list[asyncio.Task[None]] = []
     try:
-        await platform.start_sandbox()
-        await sip.start()
+        with sip_listen_errors("the sandbox carrier"):
+            await platform.start_sandbox()
+        with sip_listen_errors("SIP"):
+            await sip.start()
         log.info(
             "SIP listening on %s:%s (udp, tcp); %d phones, %d registrations restored",
             settings.host,
@@ -69,7 +72,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 server_header=False,
             )
         )
-        http = asyncio.create_task(server.serve())
+        http = asyncio.create_task(server.serve(sockets=[http_socket(settings.host, settings.http_port)]))
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
         await _started(server, http)
         base_url = _announce(server, settings)

@@ -1,5 +1,6 @@
 """The `sipline` command."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -8,9 +9,11 @@ from sipline import __version__
 from sipline.cli.admin import admin
 from sipline.cli.calls import call
 from sipline.cli.demo import demo
-from sipline.cli.options import platform_options, settings_from
+from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.config import ConfigError, load_settings
+from sipline.startup import StartupError
 
 
 @click.group()
@@ -36,7 +39,7 @@ def serve(
     from sipline.runtime import configure_logging, run
     from sipline.runtime import serve as serve_platform
 
-    settings = settings_from(
+    settings = load_settings(  # a ConfigError is a start-up failure here: one line, see main()
         config_file,
         data_dir=data_dir,
         database_url=database_url,
@@ -53,4 +56,9 @@ for command in (admin, phones, call, carrier, phone, demo):
 
 
 def main() -> None:
-    cli(auto_envvar_prefix=None)
+    try:
+        cli(auto_envvar_prefix=None)
+    except (ConfigError, StartupError) as exc:
+        # Raised after the partial start-up was undone: the operator reads one line, not a traceback.
+        click.echo(f"sipline: {' '.join(str(exc).split())}", err=True)
+        sys.exit(1)

@@ -31,6 +31,15 @@ _CONTENT_LENGTH_RE = re.compile(rb"\r\n(?:content-length|l)[ \t]*:[ \t]*([0-9]+)
 _connection_ids = itertools.count(1)
 
 
+class ListenError(OSError):
+    """A SIP listening socket could not be bound; says which address and protocol."""
+
+    def __init__(self, exc: OSError, address: tuple[str, int], protocol: str) -> None:
+        super().__init__(exc.errno, exc.strerror or str(exc))
+        self.address = address
+        self.protocol = protocol  # "udp", "tcp" or "tls"
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
     """Where a message came from / must go: transport, both addresses, the connection (TCP/TLS)."""
@@ -198,11 +207,11 @@ class SipTransportLayer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         for _attempt in range(50):
             udp_sock = self._socket(family, socket.SOCK_DGRAM)
-            udp_sock.bind((self.host, self.requested_port))
+            _bind(udp_sock, (self.host, self.requested_port), "udp")
             port = udp_sock.getsockname()[1]
             tcp_sock = self._socket(family, socket.SOCK_STREAM)
             try:
-                tcp_sock.bind((self.host, port))
+                _bind(tcp_sock, (self.host, port), "tcp")
             except OSError as exc:
                 udp_sock.close()
                 tcp_sock.close()
@@ -220,7 +229,7 @@ class SipTransportLayer:
         if self.ssl_context is not None:
             tls_port = self.requested_tls_port if self.requested_tls_port is not None else 0
             tls_sock = self._socket(family, socket.SOCK_STREAM)
-            tls_sock.bind((self.host, tls_port))
+            _bind(tls_sock, (self.host, tls_port), "tls")
             tls_sock.listen(1024)
             self.tls_addr = (self.host, tls_sock.getsockname()[1])
             server = await loop.create_server(
@@ -334,6 +343,14 @@ class SipTransportLayer:
             conn = protocol
         assert conn.flow is not None
         return conn.flow
+
+
+def _bind(sock: socket.socket, address: tuple[str, int], protocol: str) -> None:
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(exc, address, protocol) from exc
 
 
 @functools.lru_cache(maxsize=64)
