@@ -7,7 +7,7 @@ database-backed test on PostgreSQL as well; the database is emptied before each 
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -29,17 +29,61 @@ REPO = Path(__file__).resolve().parents[1]
 
 def free_port() -> int:
     """A loopback port free on both UDP and TCP (SIP listens on both)."""
-    for _ in range(100):
+    return free_ports(1)
+
+
+def free_ports(count: int, exclude: Collection[int] = ()) -> int:
+    """The first of `count` consecutive loopback ports, each free on both UDP and TCP, none in `exclude`.
+
+    For a peer that opens several ports from one number (baresip: SIP on N, TLS on N + 1; SIPp: RTP
+    on N and N + 2). Free when checked: a peer told a port in advance may still lose it to another
+    process before it binds, so the peer helpers also retry their start on "address in use".
+    """
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
+            first = int(udp.getsockname()[1])
+        ports = range(first, first + count)
+        if ports[-1] <= 65535 and not set(ports) & set(exclude) and all(map(_free_both, ports)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _free_both(port: int) -> bool:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+    ):
+        try:
+            udp.bind(("127.0.0.1", port))
+            tcp.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class HeldPort:
+    """A port picked and kept bound (UDP and TCP) until `release`, just before the peer it was promised
+    to binds it: nothing else can take it in between (e.g. while a server told about it starts)."""
+
+    def __init__(self) -> None:
+        for _ in range(100):
+            self.port = free_port()
+            self._sockets = [
+                socket.socket(socket.AF_INET, kind) for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+            ]
+            try:
+                for sock in self._sockets:
+                    sock.bind(("127.0.0.1", self.port))
+                return
+            except OSError:  # taken since it was checked: pick another
+                self.release()
+        raise RuntimeError("no port to hold")
+
+    def release(self) -> int:
+        for sock in self._sockets:
+            sock.close()
+        return self.port
 
 
 @pytest.fixture(params=BACKENDS)

@@ -5,6 +5,7 @@ or with SIPLINE_REQUIRE_PEERS=1, where a missing one is a failure."""
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -28,7 +29,7 @@ def shared_input(name: str) -> Path:
     return path
 
 
-def _missing(message: str) -> None:
+def _missing(message: str) -> NoReturn:
     if os.environ.get("CI") == "true" or os.environ.get("SIPLINE_REQUIRE_PEERS") == "1":
         pytest.fail(message)
     pytest.skip(message, allow_module_level=True)

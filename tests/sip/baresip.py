@@ -9,7 +9,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.sip.conftest import BARESIP, free_port
+from tests.conftest import free_ports
+from tests.sip.conftest import BARESIP
 
 # Headless baresip 1.0.0 (Debian 12): no sound card (aubridge), G.711, driven over ctrl_tcp.
 _CONFIG = """\
@@ -32,25 +33,50 @@ rtp_ports\t\t{rtp}-{rtp_end}
 """
 
 
+_RTP_PORTS = 11  # rtp_ports: RTP and RTCP of the calls (call_max_calls 4)
+_START_ATTEMPTS = 5
+_IN_USE = "Address already in use"
+_READY = "baresip is ready."
+
+
 class Baresip:
     """One headless baresip with its own config dir and ports; killed (not quit) at the end."""
 
     def __init__(self, workdir: Path, account_line: str) -> None:
         self.dir = workdir
-        self.ctrl_port = free_port()
-        rtp = free_port()
-        config = _CONFIG.format(sip=free_port(), ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + 10)
+        self.ctrl_port = 0
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config").write_text(config)
         (workdir / "accounts").write_text(account_line + "\n")
         self.proc: asyncio.subprocess.Process | None = None
-        self.out = (workdir / "out.log").open("wb")
+
+    def _configure(self) -> None:
+        """Fresh ports for everything baresip opens: SIP on UDP and TCP, TLS on SIP + 1, ctrl_tcp, RTP."""
+        sip = free_ports(2)
+        self.ctrl_port = free_ports(1, exclude={sip, sip + 1})
+        rtp = free_ports(_RTP_PORTS, exclude={sip, sip + 1, self.ctrl_port})
+        config = _CONFIG.format(sip=sip, ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + _RTP_PORTS - 1)
+        (self.dir / "config").write_text(config)
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            BARESIP, "-f", str(self.dir), stdin=asyncio.subprocess.DEVNULL,
-            stdout=self.out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        """Start and wait until ready; a port taken between the pick and baresip's bind is picked again."""
+        for _attempt in range(_START_ATTEMPTS):
+            self._configure()
+            with (self.dir / "out.log").open("wb") as out:
+                self.proc = await asyncio.create_subprocess_exec(
+                    BARESIP, "-f", str(self.dir), stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+            await wait_for(self._settled, 15)
+            if _IN_USE not in self.log():  # a module (ctrl_tcp) failing to bind does not stop baresip
+                if self.proc.returncode is None and _READY in self.log():
+                    return
+                raise RuntimeError(f"baresip did not start:\n{self.log()}")
+            await self.kill()
+        raise RuntimeError(f"baresip found its ports in use {_START_ATTEMPTS} times:\n{self.log()}")
+
+    async def _settled(self) -> bool:
+        assert self.proc is not None
+        return self.proc.returncode is not None or _READY in self.log()
 
     async def command(self, command: str) -> None:
         _, writer = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
@@ -63,10 +89,10 @@ class Baresip:
         if self.proc is not None and self.proc.returncode is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
-        self.out.close()
 
     def log(self) -> str:
-        return (self.dir / "out.log").read_text(errors="replace")[-2000:]
+        path = self.dir / "out.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.message import SipRequest
 from sipline.sip.server import SipServer, SipServerConfig
 from sipline.sip.transaction import new_tag
+from tests.conftest import free_ports
+from tests.sip import baresip
 from tests.sip.baresip import Baresip, wait_for
 from tests.sip.conftest import BARESIP, need
 
@@ -86,3 +89,33 @@ async def test_baresip_with_wrong_password_is_not_registered(server: SipServer, 
         assert await server.bindings_for("bob") == []
     finally:
         await phone.kill()
+
+
+@pytest.mark.parametrize("taken", ["sip", "tls"])
+async def test_helper_starts_again_on_new_ports_when_one_was_taken(
+    server: SipServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: str
+) -> None:
+    # Another process binds the picked SIP port (or SIP + 1, for TLS) before baresip does.
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    busy = blocker.getsockname()[1] - (1 if taken == "tls" else 0)
+    picks = [busy]
+
+    def first_pick_taken(count: int, exclude: Collection[int] = ()) -> int:
+        return picks.pop() if picks and count == 2 else free_ports(count, exclude)
+
+    monkeypatch.setattr(baresip, "free_ports", first_pick_taken)
+    phone = Baresip(tmp_path / "alice", f"<sip:alice@127.0.0.1:{server.port}>;auth_pass=secret1;regint=300")
+    try:
+        await phone.start()
+        assert f"sip_listen\t\t127.0.0.1:{busy}\n" not in (tmp_path / "alice" / "config").read_text()
+        assert await wait_for(lambda: _has_bindings(server, "alice"), 10), phone.log()
+    finally:
+        await phone.kill()
+        blocker.close()
+    assert picks == []  # the taken port was tried first
+
+
+async def _has_bindings(server: SipServer, account: str) -> bool:
+    return bool(await server.bindings_for(account))
