@@ -44,12 +44,13 @@ def free_ports(count: int, exclude: Collection[int] = ()) -> int:
             udp.bind(("127.0.0.1", 0))
             first = int(udp.getsockname()[1])
         ports = range(first, first + count)
-        if ports[-1] <= 65535 and not set(ports) & set(exclude) and all(map(_free_both, ports)):
+        if ports[-1] <= 65535 and not set(ports) & set(exclude) and all(map(port_free, ports)):
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
 
 
-def _free_both(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether the loopback port is free on both UDP and TCP right now."""
     with (
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
         socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
@@ -79,6 +80,10 @@ class HeldPort:
             except OSError:  # taken since it was checked: pick another
                 self.release()
         raise RuntimeError("no port to hold")
+
+    @property
+    def released(self) -> bool:
+        return all(sock.fileno() == -1 for sock in self._sockets)
 
     def release(self) -> int:
         for sock in self._sockets:

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import ADMIN_TOKEN, free_port
 
 SIPLINE = [sys.executable, "-m", "sipline"]
+_START_ATTEMPTS = 5
 
 
 class Served:
@@ -35,6 +36,16 @@ class Served:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start and wait until the API answers; ports taken since they were picked are picked again."""
+        for _attempt in range(_START_ATTEMPTS):
+            if self._start_once():
+                return
+            self.http_port, self.sip_port = free_port(), free_port()
+            self.base_url = f"http://127.0.0.1:{self.http_port}"
+        raise AssertionError(f"no free ports in {_START_ATTEMPTS} tries: {self.log.read_text()[-3000:]}")
+
+    def _start_once(self) -> bool:
+        """True once serving; False if it could not listen on a picked port (its one-line message)."""
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
                 [*SIPLINE, "serve", "--http-port", str(self.http_port), "--sip-port", str(self.sip_port)],
@@ -44,10 +55,14 @@ class Served:
             )
         deadline = time.monotonic() + 30
         while True:
-            assert self.process.poll() is None, self.log.read_text()
+            if self.process.poll() is not None:
+                last = self.log.read_text().splitlines()[-1:]
+                assert last and last[0].startswith("sipline: cannot listen for "), self.log.read_text()
+                return False
             try:
                 httpx.get(f"{self.base_url}/openapi.json", timeout=1)
-                return
+                if self.process.poll() is None:  # ours answered, not another program on a taken port
+                    return True
             except httpx.TransportError:
                 assert time.monotonic() < deadline, self.log.read_text()
                 time.sleep(0.1)

@@ -13,10 +13,11 @@ import pytest
 
 from sipline.client import AsyncClient, CallRecord
 from sipline.domain import calls
+from tests.conftest import HeldPort
 from tests.e2e.conftest import Served
 from tests.e2e.test_registration import phone_state, provision
 from tests.sip.baresip import Baresip, wait_for
-from tests.sip.conftest import BARESIP, SCENARIOS, SIPP, SippResult, free_port, need, run_sipp
+from tests.sip.conftest import BARESIP, SCENARIOS, SIPP, SippResult, need, run_sipp, sipp_listening
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -29,10 +30,11 @@ class Desk:
     """A platform with a SIPp carrier as its trunk and one baresip phone registered to it."""
 
     def __init__(
-        self, served: Served, carrier_port: int, client: AsyncClient, app_id: str, account: str
+        self, served: Served, carrier: HeldPort, client: AsyncClient, app_id: str, account: str
     ) -> None:
         self.served = served
-        self.carrier_port = carrier_port
+        self.held_carrier_port = carrier  # configured as the trunk: held until SIPp binds it
+        self.carrier_port = carrier.port
         self.client = client
         self.app_id = app_id
         self.account = account
@@ -51,8 +53,8 @@ class Desk:
             "1",
             "-trace_err",
         ]
-        task = asyncio.create_task(run_sipp([*args, "-mp", str(free_port())], cwd=tmp_path, timeout=40))
-        await asyncio.sleep(0.3)  # let SIPp bind its port
+        task = asyncio.create_task(run_sipp(args, cwd=tmp_path, timeout=40, held=self.held_carrier_port))
+        await sipp_listening(self.held_carrier_port)
         return task
 
     async def call(self, callee: str = CALLEE) -> str:
@@ -83,7 +85,8 @@ async def desk_running(
     need(SIPP)
     need(BARESIP)
     served = Served(tmp_path, database_url)
-    carrier_port = free_port()
+    carrier = HeldPort()
+    carrier_port = carrier.port
     served.env |= {
         "SIPLINE_TRUNKS": f'{{"carrier": "sip:{trunk_login}127.0.0.1:{carrier_port}{trunk_params}"}}',
         "SIPLINE_DEFAULT_TRUNK": "carrier",
@@ -92,7 +95,7 @@ async def desk_running(
     }
     served.start()
     client, app_id, phones = await provision(served, 1, balance="10")
-    desk = Desk(served, carrier_port, client, app_id, phones[0].account)
+    desk = Desk(served, carrier, client, app_id, phones[0].account)
     try:
         desk.phone = Baresip(
             tmp_path / "baresip",
@@ -111,6 +114,7 @@ async def desk_running(
             await desk.phone.kill()
         await client.aclose()
         served.stop()
+        carrier.release()  # when the test started no carrier
 
 
 @pytest.fixture

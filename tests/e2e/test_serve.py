@@ -1,6 +1,8 @@
 """`sipline serve` end to end: admin CLI, sync SDK, phones CLI, OpenAPI, logs free of secrets."""
 
 import json
+import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,3 +93,20 @@ def test_raw_http_errors_are_envelopes(served: Served) -> None:
     }
     response = httpx.get(f"{served.base_url}/nowhere")
     assert (response.status_code, response.json()["status"]) == (404, "-22")
+
+
+def test_the_served_fixture_starts_again_when_its_port_was_taken(tmp_path: Path, database_url: str) -> None:
+    # Another program took the picked HTTP port before `sipline serve` bound it.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        server = Served(tmp_path, database_url)
+        server.http_port = other.getsockname()[1]
+        server.base_url = f"http://127.0.0.1:{server.http_port}"
+        try:
+            server.start()
+            assert server.http_port != other.getsockname()[1]
+            assert httpx.get(f"{server.base_url}/openapi.json").status_code == 200
+            assert "sipline: cannot listen for HTTP" in server.log.read_text()
+        finally:
+            server.stop()

@@ -15,7 +15,8 @@ from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipResponse
 from sipline.sip.transaction import TimerConfig
 from sipline.sip.uac import invite
-from tests.sip.conftest import SCENARIOS, SIPP, free_port, need, run_sipp
+from tests.conftest import HeldPort
+from tests.sip.conftest import SCENARIOS, SIPP, need, run_sipp, sipp_errors, start_sipp
 from tests.sip.test_dialog import DialogStack
 
 pytestmark = pytest.mark.interop
@@ -27,10 +28,11 @@ class SippPeer:
     """SIPp as a callee for our UAC; killed on close (run_sipp's task would leave it running)."""
 
     def __init__(self, scenario: str, tmp_path: Path, transport: str = "udp", calls: int = 1) -> None:
-        self.port = free_port()
+        self.held = HeldPort()  # promised to our UAC (target): kept until SIPp binds it
+        self.port = self.held.port
         self.args = ["-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                     "-t", MODES[transport], "-mp", str(free_port()), "-m", str(calls),
-                     "-nostdin", "-timeout", "15", "-timeout_error"]  # fmt: skip
+                     "-t", MODES[transport], "-m", str(calls),
+                     "-timeout", "15", "-timeout_error"]  # fmt: skip
         self.cwd = tmp_path
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -40,20 +42,14 @@ class SippPeer:
 
     async def start(self) -> None:
         need(SIPP)
-        self.proc = await asyncio.create_subprocess_exec(
-            SIPP,
-            *self.args,
-            cwd=str(self.cwd),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        await asyncio.sleep(0.4)  # let SIPp bind
+        self.proc = await start_sipp(self.args, self.cwd, self.held)
 
     async def passed(self) -> None:
         """SIPp ran every call of its scenario to the end, with all its checks passing."""
         assert self.proc is not None
-        out, err = await asyncio.wait_for(self.proc.communicate(), 20)
-        assert self.proc.returncode == 0, out.decode()[-800:] + err.decode()[-1500:]
+        await asyncio.wait_for(self.proc.wait(), 20)
+        errors = sipp_errors(self.cwd, self.port).read_text(errors="replace")
+        assert self.proc.returncode == 0, errors[-1500:]
 
     async def close(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -180,7 +176,7 @@ async def test_carrier_challenge(
 async def test_sipp_uac_calls_our_uas(stack: DialogStack, tmp_path: Path, transport: str) -> None:
     """SIPp's built-in uac: INVITE, our 180/200 (DialogTable.answer), its ACK and BYE."""
     need(SIPP)
-    args = ["-sn", "uac", f"127.0.0.1:{stack.transport.port}", "-i", "127.0.0.1", "-p", str(free_port()),
+    args = ["-sn", "uac", f"127.0.0.1:{stack.transport.port}", "-i", "127.0.0.1",
             "-t", MODES[transport], "-m", "3", "-r", "30", "-d", "100"]  # fmt: skip
     result = await run_sipp(args, tmp_path, timeout=15)
     assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-1000:]

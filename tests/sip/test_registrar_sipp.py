@@ -12,7 +12,7 @@ from sipline.sip.ban import BanPolicy
 from sipline.sip.bindings_memory import MemoryBindingStore
 from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.server import SipServer, SipServerConfig
-from tests.sip.conftest import SCENARIOS, SIPP, free_port, need, run_sipp
+from tests.sip.conftest import SCENARIOS, SIPP, need, run_sipp
 
 pytestmark = pytest.mark.interop
 
@@ -51,7 +51,7 @@ async def server() -> AsyncIterator[SipServer]:
 def sipp_args(server: SipServer, scenario: str, csv: Path, calls: int, transport: str = "u1") -> list[str]:
     return [
         f"127.0.0.1:{server.port}", "-sf", str(SCENARIOS / scenario), "-inf", str(csv),
-        "-i", "127.0.0.1", "-p", str(free_port()), "-m", str(calls), "-r", "200", "-t", transport,
+        "-i", "127.0.0.1", "-m", str(calls), "-r", "200", "-t", transport,
     ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.dialog import Dialog, DialogState
 from sipline.sip.server import SipServer, SipServerConfig
 from sipline.sip.transaction import ServerTransaction
-from tests.sip.conftest import SIPP, free_port, need, run_sipp
+from tests.sip.conftest import SIPP, need, run_sipp
 from tests.sip.peer import RawPeer
 from tests.sip.test_dialog import SDP
 
@@ -77,7 +77,7 @@ async def test_calls_reach_the_call_layer_and_their_dialogs(
 
     server.on_invite = on_invite
     mode = "u1" if transport == "udp" else "t1"
-    args = ["-sn", "uac", f"127.0.0.1:{server.port}", "-i", "127.0.0.1", "-p", str(free_port()),
+    args = ["-sn", "uac", f"127.0.0.1:{server.port}", "-i", "127.0.0.1",
             "-t", mode, "-m", "3", "-r", "30", "-d", "100"]  # fmt: skip
     result = await run_sipp(args, tmp_path, timeout=15)
     assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-1000:]

@@ -13,7 +13,8 @@ from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipRequest, SipResponse
 from sipline.sip.transaction import ServerTransaction, TimerConfig, TransactionLayer, new_branch, new_tag
 from sipline.sip.transport import Flow, SipTransportLayer
-from tests.sip.conftest import SCENARIOS, SIPP, free_port, need, run_sipp, start_sipp, stop_sipp
+from tests.conftest import HeldPort
+from tests.sip.conftest import SCENARIOS, SIPP, need, run_sipp, sipp_listening, start_sipp, stop_sipp
 
 pytestmark = pytest.mark.interop
 
@@ -82,8 +83,6 @@ async def test_sipp_uac_calls_complete(
             f"127.0.0.1:{transport.port}",
             "-i",
             "127.0.0.1",
-            "-p",
-            str(free_port()),
             "-t",
             mode,
             "-m",
@@ -110,8 +109,6 @@ async def test_sipp_uac_with_packet_loss(uas: tuple[SipTransportLayer, Answering
             f"127.0.0.1:{transport.port}",
             "-i",
             "127.0.0.1",
-            "-p",
-            str(free_port()),
             "-m",
             "30",
             "-r",
@@ -183,14 +180,15 @@ async def place_call(layer: TransactionLayer, flow: Flow, target: str) -> tuple[
 async def test_our_uac_against_sipp_uas(tmp_path: Path, transport_name: str) -> None:
     need(SIPP)
     transport, layer = await start_stack()
-    sipp_port = free_port()
+    held = HeldPort()
+    sipp_port = held.port
     calls = 12
     mode = "u1" if transport_name == "udp" else "t1"
     scenario = str(SCENARIOS / "uas_short.xml")  # SIPp's uas with a 1.5 s (not 4 s) final wait
     args = ["-sf", scenario, "-i", "127.0.0.1", "-p", str(sipp_port), "-m", str(calls), "-t", mode]
-    sipp = asyncio.create_task(run_sipp(args, tmp_path, timeout=40))
+    sipp = asyncio.create_task(run_sipp(args, tmp_path, timeout=40, held=held))
     try:
-        await asyncio.sleep(0.5)  # let SIPp bind
+        await sipp_listening(held)
         flow = await transport.flow_to(transport_name, ("127.0.0.1", sipp_port))
         target = f"sip:service@127.0.0.1:{sipp_port}"
         results = await asyncio.gather(*(place_call(layer, flow, target) for _ in range(calls)))
@@ -214,12 +212,12 @@ async def test_our_uac_against_sipp_uas_with_packet_loss(tmp_path: Path) -> None
     """
     need(SIPP)
     transport, layer = await start_stack()
-    sipp_port = free_port()
+    held = HeldPort()
+    sipp_port = held.port
     calls = 12
     scenario = str(SCENARIOS / "uas_lossy.xml")
-    sipp = await start_sipp(["-sf", scenario, "-i", "127.0.0.1", "-p", str(sipp_port)], tmp_path)
+    sipp = await start_sipp(["-sf", scenario, "-i", "127.0.0.1", "-p", str(sipp_port)], tmp_path, held)
     try:
-        await asyncio.sleep(0.5)
         flow = await transport.flow_to("udp", ("127.0.0.1", sipp_port))
         target = f"sip:service@127.0.0.1:{sipp_port}"
         results = await asyncio.gather(*(place_call(layer, flow, target) for _ in range(calls)))
@@ -235,12 +233,13 @@ async def test_uac_answers_carrier_challenge(tmp_path: Path, password: str, expe
     """Our client side of digest against SIPp's verifyauth (the carrier trunk case)."""
     need(SIPP)
     transport, layer = await start_stack()
-    sipp_port = free_port()
+    held = HeldPort()
+    sipp_port = held.port
     args = ["-sf", str(SCENARIOS / "carrier_auth_uas.xml"), "-i", "127.0.0.1", "-p", str(sipp_port),
-            "-mp", str(free_port()), "-m", "1"]  # fmt: skip
-    sipp = asyncio.create_task(run_sipp(args, tmp_path, timeout=20))
+            "-m", "1"]  # fmt: skip
+    sipp = asyncio.create_task(run_sipp(args, tmp_path, timeout=20, held=held))
     try:
-        await asyncio.sleep(0.5)
+        await sipp_listening(held)
         flow = await transport.flow_to("udp", ("127.0.0.1", sipp_port))
         host, port = flow.local_addr
         target = f"sip:+15551230000@127.0.0.1:{sipp_port}"
