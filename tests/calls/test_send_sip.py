@@ -99,7 +99,9 @@ async def test_callee_that_never_answers_is_cancelled(
     assert done["terminationCode"] == "487"
     assert calls.CALLEE_NO_ANSWER in done["terminationReason"]
     ringing, hangup = datetime.fromisoformat(done["ringingTime"]), datetime.fromisoformat(done["hangupTime"])
-    assert 1.5 <= (hangup - ringing).total_seconds() <= 4  # callee_ring_timeout is 2 s here
+    # callee_ring_timeout is 2 s here (the record's times may be whole seconds: 1.5). At most 10 s:
+    # nothing else ends this call (the sandbox callee rings for ever), and a loaded machine is slow.
+    assert 1.5 <= (hangup - ringing).total_seconds() <= 10
 
 
 async def test_phone_that_does_not_answer(live: Platform, api: Api, phone_of: PhoneFactory) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tests.conftest import HeldPort, free_ports, port_free
@@ -15,6 +17,37 @@ from tests.peers import require
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+@dataclass(frozen=True)
+class SippMessage:
+    """One message in SIPp's -trace_msg log, with SIPp's own time of sending or receiving it."""
+
+    at: datetime
+    sent: bool
+    first_line: str
+
+
+def sipp_messages(log: Path) -> list[SippMessage]:
+    """The messages of a ``-trace_msg -message_file LOG`` run, in order."""
+    found = []
+    lines = log.read_text(errors="replace").splitlines()
+    for number, line in enumerate(lines):
+        stamp = _SIPP_STAMP.match(line)
+        if stamp is None or number + 3 >= len(lines):
+            continue
+        found.append(
+            SippMessage(datetime.fromisoformat(stamp[1]), " sent " in lines[number + 1], lines[number + 3])
+        )
+    return found
+
+
+def sipp_time(messages: list[SippMessage], *, sent: bool, starts: str) -> datetime:
+    """When SIPp first sent (or received) a message whose first line starts with `starts`."""
+    return next(m.at for m in messages if m.sent == sent and m.first_line.startswith(starts))
+
+
+_SIPP_STAMP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)$")
 
 
 @dataclass

@@ -52,7 +52,8 @@ async def test_baresip_registers_and_unregisters(server: SipServer, tmp_path: Pa
         assert binding.transport == transport
         assert binding.contact.startswith("sip:alice-") or binding.contact.startswith("sip:alice@")
         assert "baresip" in (binding.user_agent or "")
-        assert 250 <= binding.remaining_seconds(datetime.now(UTC)) <= 300  # regint=300
+        # regint=300, counted from the REGISTER just seen: 50 s of room for a loaded machine
+        assert 250 <= binding.remaining_seconds(datetime.now(UTC)) <= 300
         if transport == "tcp":
             assert binding.connection_id is not None
             assert server.transport.is_connected(binding.flow())
