@@ -205,3 +205,8 @@ def test_remembered_algorithms_stay_bounded() -> None:
 def test_policy_refuses_what_it_cannot_offer(bad: tuple[str, ...]) -> None:
     with pytest.raises(ValueError):
         AlgorithmPolicy(bad)
+
+
+def test_policy_memory_holds_at_least_one_account() -> None:
+    with pytest.raises(ValueError, match="max_remembered"):
+        AlgorithmPolicy(("MD5", "SHA-256"), max_remembered=0)

@@ -3,6 +3,7 @@
 Nonces are ``<time>.<salt>.<hmac>`` so any node holding the secret can check them without
 state; an expired nonce with an otherwise correct answer gets ``stale=true``. Nonce-count
 replays are refused by remembering the highest ``nc`` per nonce while the nonce lives.
+``AlgorithmPolicy`` decides which algorithms a challenge offers, in which order.
 """
 
 from __future__ import annotations
@@ -257,6 +258,8 @@ class AlgorithmPolicy:
         self, algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS, max_remembered: int = 100_000
     ) -> None:
         self.algorithms = challenge_algorithms(algorithms)
+        if max_remembered < 1:
+            raise ValueError("max_remembered must be at least 1")
         self.max_remembered = max_remembered
         # algorithm -> the offer led by it (the others in configured order): built once
         self._led_by = {alg: (alg, *(a for a in self.algorithms if a != alg)) for alg in self.algorithms}
