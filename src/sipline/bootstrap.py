@@ -125,6 +125,7 @@ def build_sip_server(settings: Settings, directory: Directory, bindings: Persist
             min_expires=settings.sip_min_expires,
             max_expires=settings.sip_max_expires,
             default_expires=settings.sip_max_expires,
+            digest_algorithms=settings.digest_algorithms,
         ),
         credentials=DirectoryCredentials(directory),
         bindings=bindings,

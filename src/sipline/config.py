@@ -3,14 +3,15 @@
 Every setting is documented in docs/configuration.md.
 """
 
+import json
 import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from sipline.domain.rating import BillingPeriod, Rate, RateDeck
 from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     sip_min_expires: int = Field(60, ge=1, description="Shortest registration accepted (423 below).")
     sip_max_expires: int = Field(3600, ge=1, description="Longest registration granted.")
     binding_flush_interval: float = Field(1.0, gt=0, description="Seconds between writes of registrations.")
+    digest_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("MD5",),  # sip.digest.DEFAULT_CHALLENGE_ALGORITHMS (not imported: it would load the SIP stack)
+        description="Digest algorithms the SIP challenges offer, in order (MD5, SHA-256).",
+    )
     record_retention_days: int = Field(
         180, ge=1, description="Call records older than this are not queryable (-25)."
     )
@@ -129,6 +134,19 @@ class Settings(BaseSettings):
     rates: tuple[RateSetting, ...] = Field(
         DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
     )
+
+    @field_validator("digest_algorithms", mode="before")
+    @classmethod
+    def _digest_algorithms(cls, value: object) -> tuple[str, ...]:
+        from sipline.sip.digest import challenge_algorithms  # only when the setting is given
+
+        # the environment gives "MD5,SHA-256" or a JSON list; TOML gives a list
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("is not a JSON list of digest algorithms") from None
+        return challenge_algorithms(value)
 
     @model_validator(mode="after")
     def _calls_configured(self) -> "Settings":

@@ -1,12 +1,13 @@
 """Phones created through the API register over real SIP to `sipline serve`."""
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from sipline.client import AsyncClient, Phone
-from tests.e2e.conftest import Served
+from tests.e2e.conftest import SIPLINE, Served
 from tests.sip.baresip import Baresip, wait_for
 from tests.sip.conftest import BARESIP, need
 from tests.sip.peer import RawPeer
@@ -116,3 +117,40 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(served: Serve
     finally:
         await peer.close()
         await _client.aclose()
+
+
+async def test_digest_algorithms_setting_reaches_the_registrar(tmp_path: Path, database_url: str) -> None:
+    served = Served(tmp_path, database_url)
+    served.env["SIPLINE_DIGEST_ALGORITHMS"] = "SHA-256,MD5"
+    served.start()
+    try:
+        client, _, phones = await provision(served, 1)
+        await client.aclose()
+        desk = phones[0]
+        peer = await RawPeer(served.sip_port).open()
+        try:
+            challenge, _ = await peer.register(desk.account, None)
+            assert challenge is not None and challenge.status == 401
+            offered = challenge.headers("WWW-Authenticate")
+            assert ["algorithm=SHA-256" in c for c in offered] == [True, False]
+            assert "algorithm=MD5" in offered[1]
+            response, _ = await peer.register(desk.account, desk.password, algorithm="SHA-256", expires=300)
+            assert response is not None and response.status == 200
+        finally:
+            await peer.close()
+    finally:
+        served.stop()
+
+
+def test_bad_digest_algorithms_stop_the_start(tmp_path: Path, database_url: str) -> None:
+    served = Served(tmp_path, database_url)
+    result = subprocess.run(
+        [*SIPLINE, "serve", "--http-port", str(served.http_port), "--sip-port", str(served.sip_port)],
+        env=served.env | {"SIPLINE_DIGEST_ALGORITHMS": "SHA-256,SHA-512"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "digest_algorithms" in result.stderr and "unknown digest algorithm 'SHA-512'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from sipline.sip.digest import (
+    AlgorithmPolicy,
     DigestChallenge,
     DigestClient,
     DigestCredentials,
@@ -149,3 +150,63 @@ def test_replay_table_stays_bounded(server: DigestServer, clock: Clock) -> None:
     clock.now += 61  # everything seen so far belongs to expired nonces
     assert server.verify(answer(server, "pw", algorithm="MD5"), "pw", "REGISTER") is Verdict.OK
     assert len(server._nc_seen) == 1
+
+
+def test_default_policy_offers_one_md5_challenge_and_remembers_nothing() -> None:
+    policy = AlgorithmPolicy()
+    assert policy.offer("alice") == ("MD5",)
+    policy.remember("alice", "MD5")
+    policy.remember("alice", "SHA-256")  # not offered: cannot lead
+    assert policy.remembered("alice") is None and policy.offer("alice") == ("MD5",)
+
+
+def test_remembered_algorithm_leads_the_next_fresh_challenge_once() -> None:
+    policy = AlgorithmPolicy(("MD5", "SHA-256"))
+    assert policy.offer("alice") == ("MD5", "SHA-256")
+    policy.remember("alice", "SHA-256")
+    assert policy.offer("bob") == ("MD5", "SHA-256")  # per account
+    assert policy.offer("alice") == ("SHA-256", "MD5")
+    # not answered (another device on the account, a phone replaced): the configured order again
+    assert policy.offer("alice") == ("MD5", "SHA-256")
+    policy.remember("alice", "SHA-256")
+    policy.remember("alice", "MD5")  # its latest success used the configured first: nothing to remember
+    assert policy.offer("alice") == ("MD5", "SHA-256")
+    assert policy.offer(None) == ("MD5", "SHA-256")
+
+
+def test_stale_rechallenge_leads_with_the_answering_clients_algorithm() -> None:
+    policy = AlgorithmPolicy(("MD5", "SHA-256"))
+    assert policy.offer_stale("SHA-256") == ("SHA-256", "MD5")
+    assert policy.offer_stale("MD5") == ("MD5", "SHA-256")
+    assert AlgorithmPolicy(("SHA-256",)).offer_stale("MD5") == ("SHA-256",)
+
+
+def test_remembered_algorithms_stay_bounded() -> None:
+    policy = AlgorithmPolicy(("MD5", "SHA-256"), max_remembered=3)
+    for account in ("a", "b", "c", "d"):
+        policy.remember(account, "SHA-256")
+    assert [policy.remembered(account) for account in ("a", "b", "c", "d")] == [
+        None,
+        "SHA-256",
+        "SHA-256",
+        "SHA-256",
+    ]
+    policy.remember("b", "SHA-256")  # a success makes it the most recent
+    policy.remember("e", "SHA-256")
+    assert [policy.remembered(account) for account in ("b", "c", "d", "e")] == [
+        "SHA-256",
+        None,
+        "SHA-256",
+        "SHA-256",
+    ]
+
+
+@pytest.mark.parametrize("bad", [(), ("MD5", "MD5"), ("SHA-512",), ("MD5-sess",)])
+def test_policy_refuses_what_it_cannot_offer(bad: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError):
+        AlgorithmPolicy(bad)
+
+
+def test_policy_memory_holds_at_least_one_account() -> None:
+    with pytest.raises(ValueError, match="max_remembered"):
+        AlgorithmPolicy(("MD5", "SHA-256"), max_remembered=0)

@@ -50,9 +50,9 @@ async def test_register_with_digest_and_query(server: SipServer, peer: RawPeer) 
     first, _ = await peer.register("alice", None)
     assert first is not None and first.status == 401
     offered = first.headers("WWW-Authenticate")
-    assert [re.search(r"algorithm=([\w-]+)", c).group(1) for c in offered] == ["SHA-256", "MD5"]  # type: ignore[union-attr]
-    for algorithm in ("MD5", "SHA-256"):
-        ok, _ = await peer.register("alice", "secret1", algorithm=algorithm)
+    assert [re.search(r"algorithm=([\w-]+)", c).group(1) for c in offered] == ["MD5"]  # type: ignore[union-attr]
+    for _ in range(2):
+        ok, _ = await peer.register("alice", "secret1")
         assert ok is not None and ok.status == 200
         assert contact_expires(ok) == {f"sip:alice@127.0.0.1:{peer.port}": 3600}
         assert ok.header("Date")

@@ -65,6 +65,45 @@ async def test_sipp_registers_with_digest(server: SipServer, tmp_path: Path, tra
         assert len(bindings) == 1 and bindings[0].transport == ("udp" if transport == "u1" else "tcp")
 
 
+DESK_PHONES = ["Yealink SIP-T46S 66.86.0.15", "PolycomVVX-VVX_411-UA/6.3.1.9011"]
+
+
+def scenario_with_user_agent(tmp_path: Path, user_agent: str | None) -> Path:
+    """reg_client_auth.xml sending ``user_agent`` (None: no User-Agent header at all)."""
+    text = (SCENARIOS / "reg_client_auth.xml").read_text()
+    assert text.count("      User-Agent: SIPp\n") == 2
+    replacement = "" if user_agent is None else f"      User-Agent: {user_agent}\n"
+    path = tmp_path / "reg_user_agent.xml"
+    path.write_text(text.replace("      User-Agent: SIPp\n", replacement))
+    return path
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+@pytest.mark.parametrize("user_agent", [None, *DESK_PHONES])
+@pytest.mark.parametrize("algorithms", [None, ("MD5", "SHA-256")], ids=["default", "md5-first"])
+async def test_md5_only_client_registers_whatever_it_calls_itself(
+    tmp_path: Path, transport: str, user_agent: str | None, algorithms: tuple[str, ...] | None
+) -> None:
+    """SIPp answers MD5 only and takes the first challenge: it registers by default, and when
+    SHA-256 is offered after MD5, whatever its User-Agent, or none."""
+    need(SIPP)
+    server = await start_server(**({"digest_algorithms": algorithms} if algorithms else {}))
+    try:
+        users = dict(list(USERS.items())[:5])
+        args = sipp_args(
+            server, "reg_client_auth.xml", users_csv(tmp_path / "users.csv", users), 5, transport
+        )
+        args[2] = str(scenario_with_user_agent(tmp_path, user_agent))
+        result = await run_sipp(args, tmp_path, 20)
+        assert result.returncode == 0, result.stdout[-1500:]
+        for user in users:
+            bindings = await server.bindings_for(user)
+            assert len(bindings) == 1 and bindings[0].user_agent == user_agent
+            assert bindings[0].transport == ("udp" if transport == "u1" else "tcp")
+    finally:
+        await server.stop()
+
+
 async def test_wrong_password_and_unknown_user_get_the_same_403(server: SipServer, tmp_path: Path) -> None:
     bad = {"user001": "wrong", "nobody": "whatever", "user002": "pw-001", "ghost": "pw-002"}
     csv = users_csv(tmp_path / "bad.csv", bad)

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -55,4 +56,54 @@ def test_bad_files_name_the_problem(tmp_path: Path, content: str, message: str) 
 def test_bad_environment_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIPLINE_HTTP_PORT", "eighty")
     with pytest.raises(ConfigError, match="http_port"):
+        load_settings()
+
+
+def test_digest_algorithms_default_to_one_md5_challenge(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sipline.sip.digest import DEFAULT_CHALLENGE_ALGORITHMS
+
+    monkeypatch.delenv("SIPLINE_DIGEST_ALGORITHMS", raising=False)
+    assert load_settings().digest_algorithms == DEFAULT_CHALLENGE_ALGORITHMS == ("MD5",)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("MD5,SHA-256", ("MD5", "SHA-256")),
+        (" sha-256 , md5 ", ("SHA-256", "MD5")),
+        ('["SHA-256"]', ("SHA-256",)),
+    ],
+)
+def test_digest_algorithms_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("SIPLINE_DIGEST_ALGORITHMS", value)
+    assert load_settings().digest_algorithms == expected
+
+
+def test_digest_algorithms_from_a_file_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIPLINE_DIGEST_ALGORITHMS", raising=False)
+    config = tmp_path / "sipline.toml"
+    config.write_text('digest_algorithms = ["SHA-256", "MD5"]\n')
+    assert load_settings(config).digest_algorithms == ("SHA-256", "MD5")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "at least one digest algorithm"),
+        ("[]", "at least one digest algorithm"),
+        ("SHA-512-256", "unknown digest algorithm 'SHA-512-256': use MD5 and/or SHA-256"),
+        ("MD5-sess", "unknown digest algorithm 'MD5-SESS'"),
+        ("MD5,SHA-256,md5", "names MD5 twice"),
+        ('["MD5",', "not a JSON list"),
+    ],
+)
+def test_bad_digest_algorithms_name_the_problem(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SIPLINE_DIGEST_ALGORITHMS", value)
+    with pytest.raises(ConfigError, match=r"digest_algorithms: .*" + re.escape(message)):
         load_settings()

@@ -3,6 +3,7 @@
 Nonces are ``<time>.<salt>.<hmac>`` so any node holding the secret can check them without
 state; an expired nonce with an otherwise correct answer gets ``stale=true``. Nonce-count
 replays are refused by remembering the highest ``nc`` per nonce while the nonce lives.
+``AlgorithmPolicy`` decides which algorithms a challenge offers, in which order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ _HASHES: dict[str, Callable[[bytes], str]] = {
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
 }
 SUPPORTED_ALGORITHMS = ("SHA-256", "MD5")
+# One MD5 challenge, as Kamailio, Asterisk and FreeSWITCH send by default: measured, baresip 1.0
+# fails on any SHA-256 challenge even after an MD5 one, and SIPp 3.6 on a SHA-256 one first.
+DEFAULT_CHALLENGE_ALGORITHMS = ("MD5",)
 
 
 def _hash(algorithm: str, text: str) -> str:
@@ -219,6 +223,73 @@ class DigestServer:
             del table[oldest]
         table[nonce] = (nc, now)
         return True
+
+
+def challenge_algorithms(values: object) -> tuple[str, ...]:
+    """The algorithms a server may offer, in order, from a setting: a list or "MD5,SHA-256".
+
+    Raises ValueError saying what is wrong (unknown name, empty, repeated)."""
+    items = values.split(",") if isinstance(values, str) else values
+    if not isinstance(items, list | tuple):
+        raise ValueError('must be a list of digest algorithms, e.g. ["MD5", "SHA-256"]')
+    names = tuple(str(item).strip().upper() for item in items)
+    if not names or names == ("",):
+        raise ValueError("must name at least one digest algorithm (MD5, SHA-256)")
+    for name in names:
+        if name not in SUPPORTED_ALGORITHMS:
+            raise ValueError(f"unknown digest algorithm {name[:20]!r}: use MD5 and/or SHA-256")
+        if names.count(name) > 1:
+            raise ValueError(f"names {name} twice")
+    return names
+
+
+class AlgorithmPolicy:
+    """Which algorithms a challenge offers and in which order: one rule for every digest challenge
+    (REGISTER today, INVITE authentication later).
+
+    The configured order is offered, except that an account whose last successful answer used
+    another of the offered algorithms gets that one first, once: it is remembered again when the
+    account next authenticates, so a phone that cannot cope (replaced, or another device on the
+    account) falls back to the configured order at its next attempt. A stale re-challenge leads
+    with the algorithm the client has just answered with. The memory is bounded (oldest forgotten).
+    """
+
+    def __init__(
+        self, algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS, max_remembered: int = 100_000
+    ) -> None:
+        self.algorithms = challenge_algorithms(algorithms)
+        if max_remembered < 1:
+            raise ValueError("max_remembered must be at least 1")
+        self.max_remembered = max_remembered
+        # algorithm -> the offer led by it (the others in configured order): built once
+        self._led_by = {alg: (alg, *(a for a in self.algorithms if a != alg)) for alg in self.algorithms}
+        self._remembered: dict[str, str] = {}  # account -> algorithm that is not the configured first
+
+    def offer(self, account: str | None) -> tuple[str, ...]:
+        """The algorithms of a fresh challenge to ``account`` (None: not known), in order."""
+        if not self._remembered or account is None:
+            return self.algorithms
+        algorithm = self._remembered.pop(account, None)
+        return self.algorithms if algorithm is None else self._led_by[algorithm]
+
+    def offer_stale(self, answered_with: str) -> tuple[str, ...]:
+        """The algorithms of a stale=true re-challenge to a client that answered with ``answered_with``."""
+        return self._led_by.get(answered_with, self.algorithms)
+
+    def remember(self, account: str, algorithm: str) -> None:
+        """Note the algorithm of ``account``'s successful answer."""
+        if algorithm == self.algorithms[0] or algorithm not in self._led_by:
+            self._remembered.pop(account, None)  # the configured order already leads with it
+            return
+        table = self._remembered
+        table.pop(account, None)  # re-inserted at the end: insertion order is recency
+        while len(table) >= self.max_remembered:
+            del table[next(iter(table))]
+        table[account] = algorithm
+
+    def remembered(self, account: str) -> str | None:
+        """The algorithm that will lead ``account``'s next fresh challenge, if not the configured first."""
+        return self._remembered.get(account)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -22,7 +22,13 @@ from typing import Any
 from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
 from sipline.sip.credentials import Cache, Credential, CredentialSource
-from sipline.sip.digest import DigestCredentials, DigestServer, Verdict
+from sipline.sip.digest import (
+    DEFAULT_CHALLENGE_ALGORITHMS,
+    AlgorithmPolicy,
+    DigestCredentials,
+    DigestServer,
+    Verdict,
+)
 from sipline.sip.errors import SipParseError
 from sipline.sip.headers import NameAddr
 from sipline.sip.message import SipRequest, SipResponse, make_response
@@ -41,10 +47,7 @@ class RegistrarConfig:
     default_expires: int = 3600
     nonce_lifetime: float = 300.0
     nonce_secret: bytes | None = None  # share it between nodes; random per process if None
-    algorithms: tuple[str, ...] = ("SHA-256", "MD5")
-    # User-Agent prefixes (case-insensitive) that fail on ANY non-MD5 challenge instead of
-    # skipping it (measured: baresip 1.0.0 "Function not implemented", SIPp 3.6 aborts): MD5 only
-    md5_only_user_agents: tuple[str, ...] = ("baresip", "sipp")
+    algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS  # offered in this order (AlgorithmPolicy)
     ban: BanPolicy = field(default_factory=BanPolicy)
 
 
@@ -84,7 +87,7 @@ class Registrar:
         )
         if config.nonce_secret:
             self.digest.secret = config.nonce_secret
-        self._md5_only = tuple(p.lower() for p in config.md5_only_user_agents)
+        self.algorithm_policy = AlgorithmPolicy(config.algorithms)
 
     # -- entry points --------------------------------------------------------------------
     def stateless_challenge(self, request: SipRequest) -> SipResponse | None:
@@ -102,7 +105,7 @@ class Registrar:
         # the To tag must be the same for a retransmission of the same request (§8.2.7)
         key = f"{request.top_via.branch}|{request.call_id}|{request.from_.tag}".encode()
         to_tag = hashlib.blake2s(key, digest_size=8).hexdigest()
-        return make_response(request, 401, to_tag=to_tag, headers=self._challenge_headers(request))
+        return make_response(request, 401, to_tag=to_tag, headers=self._fresh_challenge(request))
 
     def register(self, tx: ServerTransaction) -> Pending | None:
         """Answer a REGISTER server transaction; never raises for peer errors.
@@ -127,8 +130,8 @@ class Registrar:
         """The lookup-free part: answers (401, 400) and returns None, or returns the credentials."""
         try:
             creds = self._screened(tx.request)
-            if creds is None:
-                self._challenge(tx)  # first REGISTER, unknown scheme, other realm, forged nonce
+            if creds is None:  # first REGISTER, unknown scheme, other realm, forged nonce
+                tx.reply(401, headers=self._fresh_challenge(tx.request))
             return creds
         except _Reject as reject:
             tx.reply(reject.status, reject.reason, headers=reject.headers)
@@ -152,17 +155,14 @@ class Registrar:
             return None
         return creds
 
-    def _challenge_headers(self, request: SipRequest, *, stale: bool = False) -> list[tuple[str, str]]:
-        algorithms = None
-        if "MD5" in self.config.algorithms and self._md5_only:
-            user_agent = (request.header("User-Agent") or "").lower()
-            if user_agent.startswith(self._md5_only):
-                algorithms = ("MD5",)
-        challenges = self.digest.challenges(stale=stale, algorithms=algorithms)
-        return [("WWW-Authenticate", value) for value in challenges]
+    # Which algorithms, in which order: AlgorithmPolicy decides, whatever the User-Agent says.
+    def _fresh_challenge(self, request: SipRequest) -> list[tuple[str, str]]:
+        offer = self.algorithm_policy.offer(request.to.uri.user)
+        return [("WWW-Authenticate", value) for value in self.digest.challenges(algorithms=offer)]
 
-    def _challenge(self, tx: ServerTransaction, *, stale: bool = False) -> None:
-        tx.reply(401, headers=self._challenge_headers(tx.request, stale=stale))
+    def _stale_challenge(self, creds: DigestCredentials) -> list[tuple[str, str]]:
+        offer = self.algorithm_policy.offer_stale(creds.algorithm)
+        return [("WWW-Authenticate", value) for value in self.digest.challenges(stale=True, algorithms=offer)]
 
     async def _lookup_then_finish(self, tx: ServerTransaction, creds: DigestCredentials) -> None:
         try:
@@ -211,7 +211,7 @@ class Registrar:
         password = credential.password if credential is not None and credential.enabled else None
         verdict = self.digest.verify(creds, password, request.method)
         if verdict is Verdict.STALE:
-            self._challenge(tx, stale=True)
+            tx.reply(401, headers=self._stale_challenge(creds))
             return None
         source = tx.flow.remote_addr[0]
         if verdict is not Verdict.OK:
@@ -227,6 +227,7 @@ class Registrar:
             raise _Reject(403)
         if creds.username != request.to.uri.user:
             raise _Reject(403, "Forbidden (To does not match the authenticated user)")
+        self.algorithm_policy.remember(creds.username, creds.algorithm)
         return creds.username
 
     def _our_credentials(self, values: list[str]) -> DigestCredentials | None:

@@ -21,6 +21,7 @@ from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
 from sipline.sip.credentials import CredentialSource
 from sipline.sip.dialog import DialogTable
+from sipline.sip.digest import DEFAULT_CHALLENGE_ALGORITHMS
 from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipRequest, SipResponse
 from sipline.sip.registrar import Registrar, RegistrarConfig
 from sipline.sip.transaction import ClientTransaction, ServerTransaction, TimerConfig, TransactionLayer
@@ -62,8 +63,7 @@ class SipServerConfig:
     default_expires: int = 3600
     nonce_lifetime: float = 300.0
     nonce_secret: bytes | None = None
-    digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
-    md5_only_user_agents: tuple[str, ...] = ("baresip", "sipp")  # see RegistrarConfig
+    digest_algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS  # offered in this order
     ban: BanPolicy = field(default_factory=BanPolicy)
     timers: TimerConfig = field(default_factory=TimerConfig)
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
@@ -87,7 +87,6 @@ class SipServer:
                 nonce_lifetime=config.nonce_lifetime,
                 nonce_secret=config.nonce_secret,
                 algorithms=config.digest_algorithms,
-                md5_only_user_agents=config.md5_only_user_agents,
                 ban=config.ban,
             ),
             credentials,
