@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sipline.sip.bindings_memory import MemoryBindingStore
+from sipline.sip.connection_limits import ConnectionLimits
 from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipResponse, parse_message
@@ -64,7 +65,7 @@ async def server(certificate: tuple[Path, Path]) -> AsyncIterator[SipServer]:
     context.load_cert_chain(cert, key)
     config = SipServerConfig(
         host="127.0.0.1", port=0, domain="sipline.test", tls_context=context, tls_port=0,
-        tcp_partial_message_timeout=0.3,
+        connections=ConnectionLimits(partial_message_timeout=0.3),
     )  # fmt: skip
     srv = SipServer(config, StaticCredentialSource({"alice": "secret1"}), MemoryBindingStore())
     await srv.start()
