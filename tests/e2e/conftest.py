@@ -33,11 +33,20 @@ class Served:
             "SIPLINE_DIRECTORY_POLL_INTERVAL": "0.1",
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.launcher: list[str] = []  # a command the server runs under, e.g. prlimit
 
     def start(self) -> None:
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
-                [*SIPLINE, "serve", "--http-port", str(self.http_port), "--sip-port", str(self.sip_port)],
+                [
+                    *self.launcher,
+                    *SIPLINE,
+                    "serve",
+                    "--http-port",
+                    str(self.http_port),
+                    "--sip-port",
+                    str(self.sip_port),
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

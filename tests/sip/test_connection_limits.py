@@ -4,6 +4,8 @@ connections closed, CRLF keep-alives and registrations keeping a connection open
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
@@ -147,3 +149,20 @@ def test_the_sweep_runs_often_enough_for_the_shortest_timeout() -> None:
     assert ConnectionLimits(idle_timeout=120, handshake_timeout=20).sweep_interval == 5.0
     assert ConnectionLimits(idle_timeout=1, handshake_timeout=0.4).sweep_interval == pytest.approx(0.1)
     assert ConnectionLimits(idle_timeout=0.1, handshake_timeout=0.1).sweep_interval == 0.05
+
+
+def listen_backlog(sock: socket.socket) -> int:
+    """A listening socket's backlog as the kernel keeps it (Linux TCP_INFO: tcpi_sacked)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return int(struct.unpack_from("I", info, 28)[0])
+
+
+async def test_the_listen_backlog_is_the_configured_one() -> None:
+    config = SipServerConfig(host="127.0.0.1", port=0, listen_backlog=777)
+    srv = SipServer(config, StaticCredentialSource({}), MemoryBindingStore())
+    await srv.start()
+    try:
+        (listener,) = srv.transport.listeners
+        assert [listen_backlog(sock) for sock in listener] == [777]  # not asyncio's default of 100
+    finally:
+        await srv.stop()

@@ -321,6 +321,11 @@ class SipTransportLayer:
             clock.held_until = max(clock.held_until, asyncio.get_running_loop().time() + seconds)
 
     @property
+    def listeners(self) -> list[list[socket.socket]]:
+        """The listening sockets of each stream server (TCP, then TLS)."""
+        return [list(server.sockets) for server in self._servers]
+
+    @property
     def connection_count(self) -> int:
         """Open TCP/TLS connections, inbound and ours."""
         return len(self._connections)
