@@ -66,11 +66,10 @@ def closed_by_server(sockets: list[socket.socket], wait: float) -> set[socket.so
     deadline = time.monotonic() + wait
     with selectors.DefaultSelector() as selector:
         for sock in sockets:
-            selector.register(sock, selectors.EVENT_READ)
+            selector.register(sock, selectors.EVENT_READ, sock)
         while (remaining := deadline - time.monotonic()) > 0 and len(closed) < len(sockets):
             for key, _ in selector.select(remaining):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                sock = key.data
                 with contextlib.suppress(ConnectionResetError):
                     assert sock.recv(1) == b""  # the server sends nothing unasked: readable is closed
                 closed.add(sock)
