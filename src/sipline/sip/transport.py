@@ -336,10 +336,13 @@ class SipTransportLayer:
         while True:
             await asyncio.sleep(guard.limits.sweep_interval)
             now = loop.time()
-            for conn in list(self._connections.values()):
-                reason = guard.why_expired(conn.clock, now)
-                if reason is not None:
-                    conn.close(reason)
+            try:
+                for conn in list(self._connections.values()):
+                    reason = guard.why_expired(conn.clock, now)
+                    if reason is not None:
+                        conn.close(reason)
+            except Exception:  # the sweep must go on: without it silent connections pile up
+                log.exception("sweeping TCP/TLS connections failed")
 
     def is_connected(self, flow: Flow) -> bool:
         return not flow.reliable or (flow.connection_id in self._connections)
