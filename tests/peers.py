@@ -10,13 +10,7 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-DEBIAN_PACKAGE = {
-    "sipp": "sip-tester",
-    "baresip": "baresip",
-    "php": "php-cli php-curl",
-    "prlimit": "util-linux",
-    "ss": "iproute2",
-}
+DEBIAN_PACKAGE = {"sipp": "sip-tester", "baresip": "baresip", "php": "php-cli php-curl"}
 
 
 def require(binary: str) -> str:
