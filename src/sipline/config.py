@@ -108,10 +108,7 @@ class Settings(BaseSettings):
         120, ge=0.1, le=86_400, description="Seconds a SIP TCP/TLS connection may stay silent (unregistered)."
     )
     sip_tcp_handshake_timeout: float = Field(
-        20,
-        ge=0.1,
-        le=3600,
-        description="Seconds a new SIP TCP/TLS connection may stay without a byte.",
+        20, ge=0.1, le=3600, description="Seconds a new SIP TCP/TLS connection may stay silent."
     )
     http_max_connections: int = Field(
         256, ge=1, le=100_000, description="HTTP connections and requests at once (503 beyond)."

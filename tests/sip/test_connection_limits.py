@@ -13,9 +13,8 @@ import pytest
 from sipline.sip.bindings_memory import MemoryBindingStore
 from sipline.sip.connection_limits import ConnectionLimits
 from sipline.sip.credentials import StaticCredentialSource
-from sipline.sip.digest import DigestClient
 from sipline.sip.server import SipServer, SipServerConfig
-from tests.sip.test_transport import options, read_responses
+from tests.sip.test_transport import options, read_responses, register_alice
 
 IDLE = 1.0  # seconds; keep-alives below are sent ten times as often
 LIMITS = ConnectionLimits(max_connections=6, max_per_address=3, idle_timeout=IDLE, handshake_timeout=IDLE)
@@ -84,27 +83,8 @@ async def test_crlf_keep_alives_keep_a_connection_open(server: SipServer) -> Non
 
 async def test_a_connection_carrying_a_registration_is_kept_without_keep_alives(server: SipServer) -> None:
     reader, writer = connection = await connect(server)
-    local_port = writer.get_extra_info("sockname")[1]
-
-    def register(cseq: int, extra: str = "") -> bytes:
-        return (
-            f"REGISTER sip:127.0.0.1 SIP/2.0\r\n"
-            f"Via: SIP/2.0/TCP 127.0.0.1:{local_port};branch=z9hG4bKhold{cseq}\r\n"
-            f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=t\r\nTo: <sip:alice@127.0.0.1>\r\n"
-            f"Call-ID: hold-1\r\nCSeq: {cseq} REGISTER\r\n"
-            f"Contact: <sip:alice@127.0.0.1:{local_port};transport=tcp>\r\nExpires: 60\r\n"
-            f"{extra}Content-Length: 0\r\n\r\n"
-        ).encode()
-
     try:
-        writer.write(register(1))
-        (challenge,) = await read_responses(reader, 1)
-        auth = DigestClient("alice", "secret1").authorization(
-            challenge.headers("WWW-Authenticate"), "REGISTER", "sip:127.0.0.1"
-        )
-        writer.write(register(2, f"Authorization: {auth}\r\n"))
-        (ok,) = await read_responses(reader, 1)
-        assert ok.status == 200
+        assert (await register_alice(reader, writer, "TCP", "Expires: 60\r\n")).status == 200
         await asyncio.sleep(3 * IDLE)  # silent, but the registration lasts 60 s
         assert await answers_options(connection, "held-1")
         (binding,) = await server.bindings_for("alice")
