@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
@@ -22,6 +23,7 @@ from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
 from sipline.sip.b2bua import CallLimits
 from sipline.startup import database_errors, prepare_data_dir, reason
+from sipline.sip.connection_limits import ConnectionLimits
 from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head
@@ -126,9 +128,21 @@ def build_sip_server(settings: Settings, directory: Directory, bindings: Persist
             max_expires=settings.sip_max_expires,
             default_expires=settings.sip_max_expires,
             digest_algorithms=settings.digest_algorithms,
+            connections=_connection_limits(settings),
+            listen_backlog=settings.listen_backlog,
         ),
         credentials=DirectoryCredentials(directory),
         bindings=bindings,
+    )
+
+
+def _connection_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        max_connections=settings.sip_max_connections
+        or default_sip_connection_cap(settings.http_max_connections),
+        max_per_address=settings.sip_max_connections_per_address,
+        idle_timeout=settings.sip_tcp_idle_timeout,
+        handshake_timeout=settings.sip_tcp_handshake_timeout,
     )
 
 

@@ -100,6 +100,25 @@ class Settings(BaseSettings):
         ("MD5",),  # sip.digest.DEFAULT_CHALLENGE_ALGORITHMS (not imported: it would load the SIP stack)
         description="Digest algorithms the SIP challenges offer, in order (MD5, SHA-256).",
     )
+    sip_max_connections: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Inbound SIP TCP/TLS connections at most; default from the open-file limit.",
+    )
+    sip_max_connections_per_address: int = Field(
+        64, ge=1, le=100_000, description="Inbound SIP TCP/TLS connections at most from one address."
+    )
+    sip_tcp_idle_timeout: float = Field(
+        120, ge=0.1, le=86_400, description="Seconds a SIP TCP/TLS connection may stay silent (unregistered)."
+    )
+    sip_tcp_handshake_timeout: float = Field(
+        20, ge=0.1, le=3600, description="Seconds a new SIP TCP/TLS connection may stay silent."
+    )
+    http_max_connections: int = Field(
+        256, ge=1, le=100_000, description="HTTP connections and requests at once (503 beyond)."
+    )
+    listen_backlog: int = Field(1024, ge=1, le=65_535, description="Listen backlog of the TCP listeners.")
     record_retention_days: int = Field(
         180, ge=1, description="Call records older than this are not queryable (-25)."
     )

@@ -16,6 +16,8 @@ from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 from sipline.domain.destination import destination_code
 from sipline.startup import http_socket, sip_listen_errors
+from sipline.http_limits import limit_http_connections
+from sipline.open_files import raise_open_file_limit, somaxconn
 
 log = logging.getLogger("sipline")
 
@@ -42,8 +44,10 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 
     On exit, calls in progress are hung up and settled, and the last registrations written.
     """
+    open_files = raise_open_file_limit()  # before the SIP connection cap is derived from it
     platform = await build_platform(settings)
     sip = platform.sip
+    _log_limits(settings, platform, open_files.describe())
     restored = await platform.bindings.load(datetime.now(UTC))
     await platform.calls.close_interrupted()
     credentials = await platform.directory.preload_sip_credentials()
@@ -70,8 +74,11 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 access_log=False,
                 lifespan="off",
                 server_header=False,
+                backlog=settings.listen_backlog,
+                limit_concurrency=settings.http_max_connections,
             )
         )
+        limit_http_connections(server.config, settings.http_max_connections)
         http = asyncio.create_task(server.serve(sockets=[http_socket(settings.host, settings.http_port)]))
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
         await _started(server, http)
@@ -95,6 +102,23 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         with contextlib.suppress(asyncio.CancelledError):
             await bindings_writer  # writes the last registrations before the database closes
         await platform.close()
+
+
+def _log_limits(settings: Settings, platform: Platform, open_files: str) -> None:
+    limits = platform.sip.config.connections
+    log.info(
+        "%s; SIP TCP/TLS connections at most %d (%d per address), HTTP %d; listen backlog %d",
+        open_files,
+        limits.max_connections,
+        limits.max_per_address,
+        settings.http_max_connections,
+        settings.listen_backlog,
+    )
+    kernel_cap = somaxconn()
+    if kernel_cap is not None and kernel_cap < settings.listen_backlog:
+        log.warning(
+            "listen_backlog %d is capped at %d by net.core.somaxconn", settings.listen_backlog, kernel_cap
+        )
 
 
 class _Server(uvicorn.Server):

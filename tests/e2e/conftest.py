@@ -34,6 +34,7 @@ class Served:
             "SIPLINE_DIRECTORY_POLL_INTERVAL": "0.1",
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.launcher: list[str] = []  # a command the server runs under, e.g. prlimit
 
     def start(self) -> None:
         """Start and wait until the API answers; ports taken since they were picked are picked again."""
@@ -48,7 +49,15 @@ class Served:
         """True once serving; False if it could not listen on a picked port (its one-line message)."""
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
-                [*SIPLINE, "serve", "--http-port", str(self.http_port), "--sip-port", str(self.sip_port)],
+                [
+                    *self.launcher,
+                    *SIPLINE,
+                    "serve",
+                    "--http-port",
+                    str(self.http_port),
+                    "--sip-port",
+                    str(self.sip_port),
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

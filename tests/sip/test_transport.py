@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sipline.sip.bindings_memory import MemoryBindingStore
+from sipline.sip.connection_limits import ConnectionLimits
 from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipResponse, parse_message
@@ -44,6 +45,33 @@ async def read_responses(reader: asyncio.StreamReader, count: int) -> list[SipRe
     return out
 
 
+async def register_alice(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str, extra_headers: str = ""
+) -> SipResponse:
+    """REGISTER alice (password secret1) on this connection, answering the digest challenge."""
+    local_port = writer.get_extra_info("sockname")[1]
+
+    def register(cseq: int, extra: str = "") -> bytes:
+        return (
+            f"REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} 127.0.0.1:{local_port};branch=z9hG4bKreg{cseq}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=t\r\nTo: <sip:alice@127.0.0.1>\r\n"
+            f"Call-ID: reg-{transport}\r\nCSeq: {cseq} REGISTER\r\n"
+            f"Contact: <sip:alice@127.0.0.1:{local_port};transport={transport.lower()}>\r\n"
+            f"{extra_headers}{extra}Content-Length: 0\r\n\r\n"
+        ).encode()
+
+    writer.write(register(1))
+    (challenge,) = await read_responses(reader, 1)
+    assert challenge.status == 401
+    auth = DigestClient("alice", "secret1").authorization(
+        challenge.headers("WWW-Authenticate"), "REGISTER", "sip:127.0.0.1"
+    )
+    writer.write(register(2, f"Authorization: {auth}\r\n"))
+    (response,) = await read_responses(reader, 1)
+    return response
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (made once per module: RSA keygen is slow)."""
@@ -64,7 +92,7 @@ async def server(certificate: tuple[Path, Path]) -> AsyncIterator[SipServer]:
     context.load_cert_chain(cert, key)
     config = SipServerConfig(
         host="127.0.0.1", port=0, domain="sipline.test", tls_context=context, tls_port=0,
-        tcp_partial_message_timeout=0.3,
+        connections=ConnectionLimits(partial_message_timeout=0.3),
     )  # fmt: skip
     srv = SipServer(config, StaticCredentialSource({"alice": "secret1"}), MemoryBindingStore())
     await srv.start()
@@ -172,28 +200,8 @@ async def test_register_over_tls_records_a_tls_flow(server: SipServer) -> None:
     client.check_hostname = False
     client.verify_mode = ssl.CERT_NONE
     reader, writer = await asyncio.open_connection(*server.transport.tls_addr, ssl=client)
-    local_port = writer.get_extra_info("sockname")[1]
-
-    def register(cseq: int, extra: str = "") -> bytes:
-        return (
-            f"REGISTER sip:127.0.0.1 SIP/2.0\r\n"
-            f"Via: SIP/2.0/TLS 127.0.0.1:{local_port};branch=z9hG4bKtls{cseq}\r\n"
-            f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=t\r\nTo: <sip:alice@127.0.0.1>\r\n"
-            f"Call-ID: tls-1\r\nCSeq: {cseq} REGISTER\r\n"
-            f"Contact: <sip:alice@127.0.0.1:{local_port};transport=tls>\r\n"
-            f"{extra}Content-Length: 0\r\n\r\n"
-        ).encode()
-
     try:
-        writer.write(register(1))
-        (challenge,) = await read_responses(reader, 1)
-        assert challenge.status == 401
-        auth = DigestClient("alice", "secret1").authorization(
-            challenge.headers("WWW-Authenticate"), "REGISTER", "sip:127.0.0.1"
-        )
-        writer.write(register(2, f"Authorization: {auth}\r\n"))
-        (ok,) = await read_responses(reader, 1)
-        assert ok.status == 200
+        assert (await register_alice(reader, writer, "TLS")).status == 200
         (binding,) = await server.bindings_for("alice")
         assert binding.transport == "tls" and binding.connection_id is not None
         assert server.transport.is_connected(binding.flow())

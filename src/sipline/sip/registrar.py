@@ -68,6 +68,8 @@ class _Reject(Exception):
 
 
 class Registrar:
+    on_binding: Callable[[Binding], None] | None = None  # told of each saved binding (holds its TCP flow)
+
     def __init__(
         self,
         config: RegistrarConfig,
@@ -294,6 +296,8 @@ class Registrar:
                     source_host, source_port, local_host, local_port, flow.connection_id, user_agent,
                 )  # fmt: skip
                 store.save_binding(binding)
+                if self.on_binding is not None:
+                    self.on_binding(binding)
                 current[key] = binding
         headers = [("Contact", f"<{b.contact}>;expires={b.remaining_seconds(now)}") for b in current.values()]
         headers.append(("Date", _http_date(int(now.timestamp()))))

@@ -15,10 +15,12 @@ import logging
 import ssl
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
+from sipline.sip.connection_limits import ConnectionLimits
 from sipline.sip.credentials import CredentialSource
 from sipline.sip.dialog import DialogTable
 from sipline.sip.digest import DEFAULT_CHALLENGE_ALGORITHMS
@@ -67,7 +69,8 @@ class SipServerConfig:
     ban: BanPolicy = field(default_factory=BanPolicy)
     timers: TimerConfig = field(default_factory=TimerConfig)
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    tcp_partial_message_timeout: float = 32.0  # close TCP/TLS peers that never finish a message
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)  # TCP/TLS caps and timeouts
+    listen_backlog: int = 1024
     purge_interval: float = 60.0  # how often expired bindings are deleted from the store
     user_agent: str = "sipline"
 
@@ -101,9 +104,11 @@ class SipServer:
             tls_port=config.tls_port,
             max_message_size=config.max_message_size,
             is_blocked=self._drop_banned,
-            partial_message_timeout=config.tcp_partial_message_timeout,
+            connection_limits=config.connections,
+            backlog=config.listen_backlog,
             advertised_host=config.advertised_host,
         )
+        self.registrar.on_binding = self._hold_connection
         self.transactions = TransactionLayer(
             self.transport,
             self._on_request,
@@ -165,6 +170,12 @@ class SipServer:
 
     def _drop_banned(self, source_ip: str) -> bool:
         return not self.config.ban.answer_banned and self.failures.is_banned(source_ip)
+
+    def _hold_connection(self, binding: Binding) -> None:
+        # A phone registered over TCP/TLS is reached through that connection: keep it while the
+        # registration lasts, even when the phone sends no keep-alives (Kamailio's tcp_persistent_flag).
+        if binding.connection_id is not None:
+            self.transport.keep_open(binding.connection_id, binding.remaining_seconds(datetime.now(UTC)))
 
     def _on_message(self, message: SipRequest | SipResponse, flow: Flow) -> None:
         self.transactions.receive(message, flow)

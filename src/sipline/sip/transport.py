@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from sipline.sip.connection_limits import ConnectionClock, ConnectionGuard, ConnectionLimits
 from sipline.sip.error_reply import error_reply_for
 from sipline.sip.errors import SipParseError
 from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipMessage, SipRequest, SipResponse, parse_message
@@ -74,14 +75,15 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 class _StreamConnection(asyncio.Protocol):
     """One TCP/TLS connection: frames messages by Content-Length across partial reads."""
 
-    def __init__(self, layer: SipTransportLayer, transport_name: str) -> None:
+    def __init__(self, layer: SipTransportLayer, transport_name: str, *, inbound: bool) -> None:
         self.layer = layer
         self.transport_name = transport_name
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.flow: Flow | None = None
         self.id = next(_connection_ids)
-        self._stall_timer: asyncio.TimerHandle | None = None
+        self.clock = ConnectionClock(0.0, inbound)
+        self.admitted = False  # counted in the layer (refused connections never are)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport: no isinstance check here
@@ -89,33 +91,36 @@ class _StreamConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
         self.flow = Flow(self.transport_name, (local[0], local[1]), (peer[0], peer[1]), self.id)
-        self.layer.connection_opened(self)
+        self.clock.opened_at = asyncio.get_running_loop().time()
+        self.admitted = self.layer.connection_opened(self)
+        if not self.admitted:
+            self.transport.abort()  # over a limit: closed at once, before reading a byte
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-        self.layer.connection_closed(self)
+        if self.admitted:
+            self.layer.connection_closed(self)
 
-    def _watch_partial_message(self) -> None:
-        # A peer that starts a message and never finishes it (slowloris) must not hold the
-        # connection and its buffer forever: close it if the message stays incomplete.
-        if self.buffer and self._stall_timer is None:
-            loop = asyncio.get_running_loop()
-            self._stall_timer = loop.call_later(self.layer.partial_message_timeout, self._stalled)
-        elif not self.buffer and self._stall_timer is not None:
-            self._stall_timer.cancel()
-            self._stall_timer = None
-
-    def _stalled(self) -> None:
-        self._stall_timer = None
-        if self.buffer and self.transport is not None:
-            log.debug("closing %s: incomplete message for too long", self.flow)
-            self.buffer.clear()
-            self.transport.close()
+    def close(self, reason: str) -> None:
+        """Close on our side (the peer reads EOF); a peer that does not read its data loses it."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        log.debug("closing %s: %s", self.flow, reason)
+        self.buffer.clear()
+        if transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
 
     def data_received(self, data: bytes) -> None:
+        # Any byte counts as activity, RFC 5626 CRLF keep-alives included.
+        clock = self.clock
+        clock.last_received = now = asyncio.get_running_loop().time()
         self._drain(data)
-        self._watch_partial_message()
+        if not self.buffer:
+            clock.partial_since = None
+        elif clock.partial_since is None:
+            clock.partial_since = now
 
     def _drain(self, data: bytes) -> None:
         self.buffer += data
@@ -175,7 +180,8 @@ class SipTransportLayer:
         socket_buffer_bytes: int = SOCKET_BUFFER_BYTES,
         is_blocked: Callable[[str], bool] | None = None,
         client_ssl_context: ssl.SSLContext | None = None,
-        partial_message_timeout: float = 32.0,
+        connection_limits: ConnectionLimits | None = None,
+        backlog: int = 1024,
         advertised_host: str | None = None,
     ) -> None:
         self.host = host
@@ -183,7 +189,8 @@ class SipTransportLayer:
         self.handler = handler
         self.ssl_context = ssl_context  # server side (listener)
         self.client_ssl_context = client_ssl_context  # outgoing TLS; system defaults if None
-        self.partial_message_timeout = partial_message_timeout  # TCP/TLS: incomplete message -> close
+        self.connection_guard = ConnectionGuard(connection_limits or ConnectionLimits())
+        self.backlog = backlog  # of the TCP and TLS listeners (Linux caps it at net.core.somaxconn)
         self.advertised_host = advertised_host  # host for our Via/Contact (public name or address)
         self._route_cache: dict[str, str] = {}
         self.requested_tls_port = tls_port
@@ -196,6 +203,7 @@ class SipTransportLayer:
         self._servers: list[asyncio.Server] = []
         self._connections: dict[int, _StreamConnection] = {}
         self._by_remote: dict[tuple[str, tuple[str, int]], _StreamConnection] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -224,18 +232,27 @@ class SipTransportLayer:
         self.local_addr = (self.host, port)
         transport, _ = await loop.create_datagram_endpoint(lambda: _DatagramProtocol(self), sock=udp_sock)
         self._udp = transport
-        tcp_sock.listen(1024)
-        self._servers.append(await loop.create_server(lambda: _StreamConnection(self, "tcp"), sock=tcp_sock))
+        # The backlog is given to create_server: it listens again with its own (default 100).
+        self._servers.append(
+            await loop.create_server(
+                lambda: _StreamConnection(self, "tcp", inbound=True), sock=tcp_sock, backlog=self.backlog
+            )
+        )
         if self.ssl_context is not None:
             tls_port = self.requested_tls_port if self.requested_tls_port is not None else 0
             tls_sock = self._socket(family, socket.SOCK_STREAM)
             _bind(tls_sock, (self.host, tls_port), "tls")
-            tls_sock.listen(1024)
             self.tls_addr = (self.host, tls_sock.getsockname()[1])
             server = await loop.create_server(
-                lambda: _StreamConnection(self, "tls"), sock=tls_sock, ssl=self.ssl_context
+                lambda: _StreamConnection(self, "tls", inbound=True),
+                sock=tls_sock,
+                ssl=self.ssl_context,
+                backlog=self.backlog,
+                # a peer that never finishes its handshake is not ours yet: the TLS layer drops it
+                ssl_handshake_timeout=self.connection_guard.limits.handshake_timeout,
             )
             self._servers.append(server)
+        self._sweeper = asyncio.create_task(self._sweep_loop())
 
     def _socket(self, family: int, kind: int) -> socket.socket:
         sock = socket.socket(family, kind)
@@ -248,6 +265,11 @@ class SipTransportLayer:
         return sock
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         for server in self._servers:
             server.close()
         for conn in list(self._connections.values()):
@@ -280,17 +302,56 @@ class SipTransportLayer:
         except Exception:
             log.exception("SIP handler failed for a message from %s", flow.remote_addr)
 
-    def connection_opened(self, conn: _StreamConnection) -> None:
-        self._connections[conn.id] = conn
+    def connection_opened(self, conn: _StreamConnection) -> bool:
+        """Take a new connection in, or refuse it (False) when it is inbound and over a limit."""
         assert conn.flow is not None
+        clock = conn.clock
+        if clock.inbound and not self.connection_guard.admit(conn.flow.remote_addr[0], clock.opened_at):
+            return False
+        self._connections[conn.id] = conn
         self._by_remote[(conn.transport_name, conn.flow.remote_addr)] = conn
+        return True
 
     def connection_closed(self, conn: _StreamConnection) -> None:
         self._connections.pop(conn.id, None)
         assert conn.flow is not None
+        if conn.clock.inbound:
+            self.connection_guard.release(conn.flow.remote_addr[0])
         key = (conn.transport_name, conn.flow.remote_addr)
         if self._by_remote.get(key) is conn:
             del self._by_remote[key]
+
+    def keep_open(self, connection_id: int | None, seconds: float) -> None:
+        """Do not close this connection for idleness in the next ``seconds`` (e.g. it carries a
+        registration until then); holds only ever extend."""
+        conn = self._connections.get(connection_id or -1)
+        if conn is not None:
+            clock = conn.clock
+            clock.held_until = max(clock.held_until, asyncio.get_running_loop().time() + seconds)
+
+    @property
+    def listeners(self) -> list[list[socket.socket]]:
+        """The listening sockets of each stream server (TCP, then TLS)."""
+        return [list(server.sockets) for server in self._servers]
+
+    @property
+    def connection_count(self) -> int:
+        """Open TCP/TLS connections, inbound and ours."""
+        return len(self._connections)
+
+    async def _sweep_loop(self) -> None:
+        guard = self.connection_guard
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(guard.limits.sweep_interval)
+            now = loop.time()
+            try:
+                for conn in list(self._connections.values()):
+                    reason = guard.why_expired(conn.clock, now)
+                    if reason is not None:
+                        conn.close(reason)
+            except Exception:  # the sweep must go on: without it silent connections pile up
+                log.exception("sweeping TCP/TLS connections failed")
 
     def is_connected(self, flow: Flow) -> bool:
         return not flow.reliable or (flow.connection_id in self._connections)
@@ -338,7 +399,7 @@ class SipTransportLayer:
             if transport == "tls":
                 context = self.client_ssl_context or ssl.create_default_context()
             _, protocol = await loop.create_connection(
-                lambda: _StreamConnection(self, transport), addr[0], addr[1], ssl=context
+                lambda: _StreamConnection(self, transport, inbound=False), addr[0], addr[1], ssl=context
             )
             conn = protocol
         assert conn.flow is not None
