@@ -44,13 +44,13 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     platform = await build_platform(settings)
     sip = platform.sip
     restored = await platform.bindings.load(datetime.now(UTC))
-    await platform.calls.close_interrupted()
     credentials = await platform.directory.preload_sip_credentials()
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     background: list[asyncio.Task[None]] = []
     try:
         await platform.start_sandbox()
         await sip.start()
+        await platform.calls.close_interrupted()  # with SIP up: their legs are sent BYE
         log.info(
             "SIP listening on %s:%s (udp, tcp); %d phones, %d registrations restored",
             settings.host,
@@ -71,6 +71,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         )
         http = asyncio.create_task(server.serve())
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
+        background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
         await _started(server, http)
         base_url = _announce(server, settings)
         _settle_heap()
