@@ -44,6 +44,7 @@ def row_of(voice_id: str, leg: str, dialog: StoredDialog) -> dict[str, Any]:
         "remote_port": dialog.remote_addr[1],
         "local_host": dialog.local_addr[0],
         "local_port": dialog.local_addr[1],
+        "alternate_target": dialog.alternate_target,
     }
 
 
@@ -59,6 +60,7 @@ def dialog_of(row: CallDialog) -> StoredDialog:
         transport=row.transport,
         remote_addr=(row.remote_host, row.remote_port),
         local_addr=(row.local_host, row.local_port),
+        alternate_target=row.alternate_target,
     )
 
 

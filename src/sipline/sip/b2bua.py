@@ -186,7 +186,7 @@ class ClickToCall:
             return Termination(
                 "488", "Not Acceptable Here (the phone answered without a session description)"
             )
-        self.observer.leg_dialog(PHONE_LEG, StoredDialog.of(phone_dialog), now())
+        self.observer.leg_dialog(PHONE_LEG, self._stored(PHONE_LEG, phone_dialog), now())
         return await self._call_callee(phone_leg, phone_dialog, offer, offer_type or SDP)
 
     async def _call_callee(
@@ -247,7 +247,7 @@ class ClickToCall:
             self._bye(phone_dialog)
             self._bye(callee_dialog)
             return calls.answered_termination("the callee answered without a session description")
-        self.observer.leg_dialog(CALLEE_LEG, StoredDialog.of(callee_dialog), now())
+        self.observer.leg_dialog(CALLEE_LEG, self._stored(CALLEE_LEG, callee_dialog), now())
         phone_leg.ack(answer, answer_type or SDP)
         return await self._bridge(phone_dialog, callee_dialog)
 
@@ -320,7 +320,11 @@ class ClickToCall:
         )
         for leg, dialog in legs:
             if dialog.state is not DialogState.TERMINATED:
-                self.observer.leg_dialog(leg, StoredDialog.of(dialog), at)
+                self.observer.leg_dialog(leg, self._stored(leg, dialog), at)
+
+    def _stored(self, leg: str, dialog: Dialog) -> StoredDialog:
+        # the phone's registered contact: where it listens, should its TCP connection be gone
+        return StoredDialog.of(dialog, self.phone.contact if leg == PHONE_LEG else None)
 
     # -- building the INVITEs -------------------------------------------------------------
     def _common_headers(self, flow: Flow) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@
 tagged URIs, remote target, route set, local CSeq, and the flow it went on); ``send_bye`` rebuilds
 a ``Dialog`` from it and sends BYE through the transaction layer (retransmitted over UDP, 408
 after timer F). The old process's TCP/TLS connection is gone: the BYE goes over a new connection
-to the flow's address, else to the remote target's address.
+to the flow's address, else to the remote target's, else to ``alternate_target`` (for a phone,
+the contact it registered: over TCP its 2xx's Contact may name the dead connection's port).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ class StoredDialog:
     transport: str  # "udp", "tcp" or "tls"
     remote_addr: tuple[str, int]
     local_addr: tuple[str, int]
+    alternate_target: str | None = None  # another URI the peer listens on
 
     @classmethod
-    def of(cls, dialog: Dialog) -> StoredDialog:
+    def of(cls, dialog: Dialog, alternate_target: str | None = None) -> StoredDialog:
         flow = dialog.flow
         return cls(
             call_id=dialog.call_id,
@@ -56,6 +58,7 @@ class StoredDialog:
             transport=flow.transport,
             remote_addr=flow.remote_addr,
             local_addr=flow.local_addr,
+            alternate_target=alternate_target,
         )
 
     def rebuilt(self, flow: Flow, sender: Sender) -> Dialog:
@@ -74,16 +77,24 @@ class StoredDialog:
             sender=sender,
         )
 
-    def target_addr(self) -> tuple[str, int] | None:
-        """Where the remote target (Contact) points; None when it names no address we can reach."""
-        try:
-            uri = parse_uri(self.remote_target)
-        except SipParseError:
-            return None
-        if not uri.host:
-            return None
-        host = uri.host.strip("[]")
-        return host, uri.port or _DEFAULT_PORTS.get(self.transport, 5060)
+    def addresses(self) -> list[tuple[str, int]]:
+        """Where to try to reach the peer: the flow's address, then where its URIs point."""
+        found = [self.remote_addr]
+        for target in (self.remote_target, self.alternate_target):
+            address = _address_of(target, self.transport) if target else None
+            if address is not None and address not in found:
+                found.append(address)
+        return found
+
+
+def _address_of(target: str, transport: str) -> tuple[str, int] | None:
+    try:
+        uri = parse_uri(target)
+    except SipParseError:
+        return None
+    if not uri.host:
+        return None
+    return uri.host.strip("[]"), uri.port or _DEFAULT_PORTS.get(transport, 5060)
 
 
 async def send_bye(sender: Sender, stored: StoredDialog) -> SipResponse:
@@ -98,12 +109,8 @@ async def _flow_for(sender: Sender, stored: StoredDialog) -> Flow:
     transport = layer_of(sender).transport
     if stored.transport == "udp":
         return Flow("udp", transport.local_addr, stored.remote_addr)
-    addresses = [stored.remote_addr]
-    target = stored.target_addr()
-    if target is not None and target != stored.remote_addr:
-        addresses.append(target)
     error: OSError = OSError(f"no address to reach {stored.remote_target}")
-    for address in addresses:
+    for address in stored.addresses():
         try:
             return await asyncio.wait_for(transport.flow_to(stored.transport, address), CONNECT_TIMEOUT)
         except OSError as exc:  # TimeoutError too; a phone's ephemeral source port listens no more

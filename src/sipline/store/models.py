@@ -202,3 +202,6 @@ class CallDialog(Base):
     remote_port: Mapped[int] = mapped_column(Integer)
     local_host: Mapped[str] = mapped_column(String(64))
     local_port: Mapped[int] = mapped_column(Integer)
+    alternate_target: Mapped[str | None] = mapped_column(
+        Text, nullable=True
+    )  # the phone's registered contact

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("remote_port", sa.Integer(), nullable=False),
         sa.Column("local_host", sa.String(length=64), nullable=False),
         sa.Column("local_port", sa.Integer(), nullable=False),
+        sa.Column("alternate_target", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["voice_id"], ["call_records.voice_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("voice_id", "leg"),
     )
