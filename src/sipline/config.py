@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         description="Names this node's calls; nodes sharing a database need distinct names.",
     )
     max_call_duration: int = Field(3600, ge=1, description="Seconds after which an answered call is cut.")
+    call_activity_interval: float = Field(
+        5.0,
+        ge=0.1,
+        le=60,
+        description="Seconds between writes that answered calls are up (a crash charges up to the last one).",
+    )
     rates: tuple[RateSetting, ...] = Field(
         DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
     )

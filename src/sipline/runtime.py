@@ -49,7 +49,6 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     sip = platform.sip
     _log_limits(settings, platform, open_files.describe())
     restored = await platform.bindings.load(datetime.now(UTC))
-    await platform.calls.close_interrupted()
     credentials = await platform.directory.preload_sip_credentials()
     bindings_writer = asyncio.create_task(platform.bindings.run(settings.binding_flush_interval))
     background: list[asyncio.Task[None]] = []
@@ -58,6 +57,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             await platform.start_sandbox()
         with sip_listen_errors("SIP"):
             await sip.start()
+        await platform.calls.close_interrupted()  # with SIP up: their legs are sent BYE
         log.info(
             "SIP listening on %s:%s (udp, tcp); %d phones, %d registrations restored",
             settings.host,
@@ -81,6 +81,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         limit_http_connections(server.config, settings.http_max_connections)
         http = asyncio.create_task(server.serve(sockets=[http_socket(settings.host, settings.http_port)]))
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
+        background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
         await _started(server, http)
         base_url = _announce(server, settings)
         _settle_heap()

@@ -4,16 +4,21 @@ the CRM. Each record is checked against what the SIP peers did (SIPp's scenario 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from sipline.client import AsyncClient, CallRecord
 from sipline.domain import calls
 from tests.conftest import HeldPort
+from sipline.store.database import create_engine
+from sipline.store.models import Account, LedgerEntry
 from tests.e2e.conftest import Served
 from tests.e2e.test_registration import phone_state, provision
 from tests.sip.baresip import Baresip, wait_for
@@ -34,6 +39,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 HERE = Path(__file__).resolve().parent / "scenarios"
 CALLEE = "442079469001"
 CALLER_ID = "1008122211"
+HEARTBEAT = 1.0  # call_activity_interval of these tests' server, seconds
 
 
 class Desk:
@@ -50,9 +56,10 @@ class Desk:
         self.account = account
         self.phone: Baresip | None = None
 
-    async def carrier(self, scenario: Path, tmp_path: Path) -> asyncio.Task[SippResult]:
+    async def carrier(self, scenario: Path, tmp_path: Path, *extra: str) -> asyncio.Task[SippResult]:
         """SIPp answering one call with ``scenario`` (a task: await it for SIPp's verdict)."""
         args = [
+            *extra,
             "-sf",
             str(scenario),
             "-i",
@@ -97,7 +104,12 @@ class Desk:
 
 @asynccontextmanager
 async def desk_running(
-    tmp_path: Path, database_url: str, answermode: str = "auto", trunk_login: str = "", trunk_params: str = ""
+    tmp_path: Path,
+    database_url: str,
+    answermode: str = "auto",
+    trunk_login: str = "",
+    trunk_params: str = "",
+    phone_transport: str = "udp",
 ) -> AsyncIterator[Desk]:
     """`sipline serve` routed to a SIPp carrier port, a phone made through the API, baresip registered."""
     need(SIPP)
@@ -110,6 +122,7 @@ async def desk_running(
         "SIPLINE_DEFAULT_TRUNK": "carrier",
         "SIPLINE_PHONE_RING_TIMEOUT": "3",
         "SIPLINE_CALLEE_RING_TIMEOUT": "2",
+        "SIPLINE_CALL_ACTIVITY_INTERVAL": str(HEARTBEAT),
     }
     served.start()
     client, app_id, phones = await provision(served, 1, balance="10")
@@ -117,7 +130,8 @@ async def desk_running(
     try:
         desk.phone = Baresip(
             tmp_path / "baresip",
-            f"<sip:{phones[0].account}@127.0.0.1:{served.sip_port}>;auth_pass={phones[0].password};"
+            f"<sip:{phones[0].account}@127.0.0.1:{served.sip_port}{_transport_param(phone_transport)}>;"
+            f"auth_pass={phones[0].password};"
             f"answermode={answermode};regint=300",
         )
         await desk.phone.start()
@@ -139,6 +153,41 @@ async def desk_running(
 async def desk(tmp_path: Path, database_url: str) -> AsyncIterator[Desk]:
     async with desk_running(tmp_path, database_url) as made:
         yield made
+
+
+def _transport_param(transport: str) -> str:
+    return "" if transport == "udp" else f";transport={transport}"
+
+
+def _phone_hung_up(phone: Baresip) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return "session closed: connection reset by peer" in phone.log().lower()  # baresip's word for a BYE
+
+    return check
+
+
+_TRACE_BLOCK = re.compile(
+    r"^-{10,} (\S+ \S+)\n(?:UDP|TCP) message (sent|received)[^\n]*\n\n(\S+)( \S+)?", re.M
+)
+
+
+def _trace(path: Path) -> list[tuple[datetime, str, str]]:
+    """SIPp's message trace: (time, "sent"/"received", method or status code) per message."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    found = []
+    for when, direction, first, second in _TRACE_BLOCK.findall(text):
+        kind = second.strip() if first.startswith("SIP/2.0") else first
+        found.append((datetime.fromisoformat(when).astimezone(UTC), direction, kind))
+    return found
+
+
+def _first(path: Path, direction: str) -> dict[str, datetime]:
+    """When SIPp first sent (or received) each method or status code."""
+    first: dict[str, datetime] = {}
+    for when, way, kind in _trace(path):
+        if way == direction:
+            first.setdefault(kind, when)
+    return first
 
 
 def at(value: str | None) -> datetime:
@@ -243,30 +292,82 @@ async def test_phone_does_not_answer(tmp_path: Path, database_url: str) -> None:
         assert record.call_time is None  # the callee was never called
 
 
-@pytest.mark.parametrize("graceful", [True, False])
-async def test_server_restart_mid_call(tmp_path: Path, database_url: str, graceful: bool) -> None:
+async def test_server_restart_mid_call(tmp_path: Path, database_url: str) -> None:
     async with desk_running(tmp_path, database_url) as made:
         carrier = await made.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
         voice_id = await made.call()
         await made.answered(voice_id)
         await asyncio.sleep(1.1)
+        made.served.stop()  # SIGTERM: the platform hangs both legs up and settles the record
+        assert (await carrier).returncode == 0
+        made.served.start()
+        record = await made.record(voice_id, timeout=10)
+        assert record.termination_code == "200" and record.termination_reason == calls.SHUTDOWN
+        assert record.call_duration >= 1 and record.cost == "0.01"
+
+
+@pytest.mark.parametrize("phone_transport", ["udp", "tcp"])
+async def test_server_killed_mid_call_hangs_both_legs_up_at_restart_and_charges_the_time_used(
+    tmp_path: Path, database_url: str, phone_transport: str
+) -> None:
+    # over TCP the phone's connection dies with the server: the BYE goes over a new one to its Contact
+    async with desk_running(tmp_path, database_url, phone_transport=phone_transport) as made:
+        assert made.phone is not None
+        trace = tmp_path / "carrier_messages.log"
+        carrier = await made.carrier(
+            HERE / "carrier_wait_bye.xml", tmp_path, "-trace_msg", "-message_file", str(trace)
+        )
+        voice_id = await made.call()
+        await made.answered(voice_id)
+        await asyncio.sleep(3.5 * HEARTBEAT)  # talk a few heartbeats
         served = made.served
         assert served.process is not None
-        if graceful:
-            served.stop()  # SIGTERM: the platform hangs both legs up and settles the record
-            assert (await carrier).returncode == 0
-        else:
-            served.process.kill()
-            served.process.wait()
-            served.process = None
-            carrier.cancel()
-        served.start()
+        killed = datetime.now(UTC)
+        served.process.kill()  # SIGKILL: no BYE, no settlement
+        served.process.wait()
+        served.process = None
+        assert "BYE" not in _first(trace, "received")  # the carrier is still in the call
+        served.start()  # the restarted node sends BYE on both stored dialogs
+
+        verdict = await carrier
+        assert verdict.returncode == 0, verdict.stdout[-2000:] + verdict.stderr[-2000:]
+        bye = _first(trace, "received")["BYE"]
+        answer = _first(trace, "sent")["200"]  # the carrier's 200 OK to the INVITE
+        assert await wait_for(_phone_hung_up(made.phone), 10), made.phone.log()
         record = await made.record(voice_id, timeout=10)
-        answered = at(record.answer_time)
-        if graceful:
-            assert record.termination_code == "200" and record.termination_reason == calls.SHUTDOWN
-            assert record.call_duration >= 1 and record.cost == "0.01"
-        else:
-            assert record.termination_reason == calls.INTERRUPTED
-            assert at(record.hangup_time) == answered  # the last moment known of the call
-            assert record.cost == "0"
+        assert record.termination_code == "200" and record.termination_reason == calls.INTERRUPTED
+        # The API shows whole seconds. The call ended, for the record, between the answer and the kill.
+        assert (
+            answer.replace(microsecond=0) <= at(record.answer_time) <= at(record.hangup_time) <= killed < bye
+        )
+        # Charged at least what was certainly used: the heartbeat wrote the call up every HEARTBEAT s
+        # until the kill (one interval may be lost, and a second is left for the answer to reach us and
+        # for the last write on a loaded machine), never more than the carrier saw (200 OK to BYE).
+        certain = (killed - answer).total_seconds() - HEARTBEAT - 1
+        assert int(certain) <= record.call_duration <= (bye - answer).total_seconds()
+        assert int(certain) >= 1
+        assert record.charged_duration == 60 and record.cost == "0.01"
+        ledger, balance = await _ledger(database_url, voice_id)
+        assert ledger == [
+            ("reserve", Decimal("-0.01")),
+            ("release", Decimal("0.01")),
+            ("call", Decimal("-0.01")),
+        ]
+        assert balance == Decimal(10) + sum(amount for _kind, amount in ledger) == Decimal("9.99")
+
+
+async def _ledger(database_url: str, voice_id: str) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    """The call's ledger rows and its account's balance, read from the database itself."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.account_id)
+                .where(LedgerEntry.reference == voice_id)
+                .order_by(LedgerEntry.id)
+            )
+            entries = rows.all()
+            balance = await conn.scalar(select(Account.balance).where(Account.id == entries[0].account_id))
+    finally:
+        await engine.dispose()
+    return [(kind, amount) for kind, amount, _account in entries], balance

@@ -65,6 +65,16 @@ def call_duration(answer: datetime | None, hangup: datetime | None) -> int:
     return max(0, int((hangup - answer).total_seconds()))
 
 
+def last_known(*times: datetime | None) -> datetime | None:
+    """The latest of a call's known moments: where a call cut off by a crash is taken to have ended.
+
+    Its last recorded activity (a SIP event, the node's heartbeat) is the last moment the call was
+    certainly up, so the call is charged up to there and not beyond.
+    """
+    known = [time for time in times if time is not None]
+    return max(known) if known else None
+
+
 def dtmf_digit(info_body: str) -> str | None:
     """The digit of a SIP INFO application/dtmf-relay body ("Signal=5"), else None."""
     for line in info_body.splitlines():

@@ -7,8 +7,10 @@ driver. Instead every write is queued here, and a flusher commits what has gathe
 
 - new calls: the first billing period reserved per account with one conditional UPDATE (never
   below zero; if the sum does not fit, call by call in order), records and ledger rows inserted;
-- record updates (callee invited, ringing, answered, DTMF), coalesced per call;
-- settlements: final fields, each account's balance moved once, ledger rows inserted.
+- record updates (callee invited, ringing, answered, DTMF, last activity), coalesced per call;
+- each leg's dialog (what a BYE after a crash needs), upserted, coalesced per call and leg;
+- settlements: final fields, each account's balance moved once, ledger rows inserted, the calls'
+  dialogs deleted.
 
 Callers that need the outcome (sendSip, a settlement) await it. When a batch fails as a whole, its
 items are retried one transaction each, so that one bad item cannot sink the others.
@@ -25,13 +27,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
-from sipline.store.models import Account, CallRecord, LedgerEntry
+from sipline.store.models import Account, CallDialog, CallRecord, LedgerEntry
 
 log = logging.getLogger("sipline.calls")
 
@@ -39,6 +42,7 @@ log = logging.getLogger("sipline.calls")
 RECORDS: Table = CallRecord.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
+DIALOGS: Table = CallDialog.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,11 @@ class Settlement:
 class _Queue:
     accepts: list[tuple[NewCall, asyncio.Future[AccountTerms]]] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dialogs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (voice_id, leg)
     settlements: list[tuple[Settlement, asyncio.Future[bool]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.accepts or self.updates or self.settlements)
+        return bool(self.accepts or self.updates or self.dialogs or self.settlements)
 
 
 class CallWriter:
@@ -105,6 +110,11 @@ class CallWriter:
     def update(self, voice_id: str, fields: dict[str, Any]) -> None:
         """Merge ``fields`` into what the next batch writes to the record (fire and forget)."""
         self._queue.updates.setdefault(voice_id, {}).update(fields)
+        self._kick()
+
+    def dialog(self, row: dict[str, Any]) -> None:
+        """Write (insert or replace) a leg's dialog, a ``call_dialogs`` row (fire and forget)."""
+        self._queue.dialogs[(row["voice_id"], row["leg"])] = row
         self._kick()
 
     async def settle(self, settlement: Settlement) -> bool:
@@ -143,6 +153,7 @@ class CallWriter:
     async def _one_by_one(self, batch: _Queue) -> None:
         items: list[_Queue] = [_Queue(accepts=[item]) for item in batch.accepts]
         items += [_Queue(updates={key: fields}) for key, fields in batch.updates.items()]
+        items += [_Queue(dialogs={key: row}) for key, row in batch.dialogs.items()]
         items += [_Queue(settlements=[item]) for item in batch.settlements]
         for item in items:
             for attempt in range(3):
@@ -171,6 +182,7 @@ Outcome = tuple[asyncio.Future[Any], Any]
 async def _write(session: AsyncSession, batch: _Queue) -> list[Outcome]:
     outcomes = await _accept_all(session, batch.accepts)
     await _update_all(session, batch.updates)
+    await _upsert_dialogs(session, list(batch.dialogs.values()))
     outcomes += await _settle_all(session, batch.settlements)
     return outcomes
 
@@ -246,6 +258,21 @@ async def _update_all(session: AsyncSession, updates: dict[str, dict[str, Any]])
         await session.execute(statement, rows)
 
 
+async def _upsert_dialogs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(DIALOGS)
+    kept = {
+        column.name: statement.excluded[column.name]
+        for column in DIALOGS.columns
+        if column.name not in ("voice_id", "leg")
+    }
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["voice_id", "leg"], set_=kept), rows
+    )
+
+
 async def _settle_all(
     session: AsyncSession, settlements: Sequence[tuple[Settlement, asyncio.Future[bool]]]
 ) -> list[Outcome]:
@@ -269,6 +296,8 @@ async def _settle_all(
         if len(settlements) > 1:
             raise _AlreadyClosed  # the one-by-one retry tells which one
         return [(settlements[0][1], False)]
+    voice_ids = [settlement.voice_id for settlement, _future in settlements]
+    await session.execute(delete(DIALOGS).where(DIALOGS.c.voice_id.in_(voice_ids)))  # no BYE needed now
     now = datetime.now(UTC)
     ledger: list[dict[str, Any]] = []
     by_account: dict[int, list[Settlement]] = defaultdict(list)

@@ -24,7 +24,8 @@ from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
 from sipline.services.auth import Caller
-from sipline.services.call_journal import CallJournal, CallTerms, close_interrupted
+from sipline.services.call_dialogs import hang_up, open_dialogs
+from sipline.services.call_journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
 from sipline.services.call_writer import CallWriter, NewCall
 from sipline.services.directory import Directory
 from sipline.sip.b2bua import CalleeTarget, CallLimits, ClickToCall, PhoneTarget
@@ -84,6 +85,7 @@ class CallService:
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
         self._busy: set[str] = set()  # phone accounts in a call placed by this node
+        self.recovery: asyncio.Task[int] | None = None  # BYEs to the calls the last stop cut off
 
     async def send(self, caller: Caller, order: CallOrder) -> str:
         """Accept the call (or refuse it with -22/-68/-26/-10) and start it; returns the voiceId."""
@@ -193,8 +195,24 @@ class CallService:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close_interrupted(self) -> int:
-        """At start: close this node's calls that the last stop cut off (see call_journal.py)."""
-        return await close_interrupted(self._sessions, self.writer, self.node, datetime.now(UTC))
+        """At start, SIP running, before the API serves: close this node's calls that the last stop cut
+        off (see call_journal.py) and BYE their legs' stored dialogs in the background."""
+        async with self._sessions() as session:
+            interrupted = await interrupted_calls(session, self.node)
+            dialogs = await open_dialogs(session, self.node)
+        if dialogs:
+            self.recovery = asyncio.create_task(hang_up(self._sip, dialogs))
+        return await settle_interrupted(self.writer, interrupted, self.node, datetime.now(UTC))
+
+    async def heartbeat(self, interval: float) -> None:
+        """Every ``interval`` s, record that the answered calls in progress are still up (their
+        last activity): after a crash they are charged up to the last of these."""
+        while True:
+            await asyncio.sleep(interval)
+            at = datetime.now(UTC)
+            for active in self.active.values():
+                active.journal.activity(at)
+                active.journal.write_activity()
 
     async def shutdown(self, grace: float = 5.0) -> None:
         """Hang up every call in progress and wait (a while) for their records to be settled."""
@@ -207,6 +225,8 @@ class CallService:
             _done, pending = await asyncio.wait(waits, timeout=grace)
             for task in pending:
                 task.cancel()
+        if self.recovery is not None and not self.recovery.done():
+            self.recovery.cancel()  # BYEs still unanswered after a restart: the peers time out
         await self.writer.drain()
 
 

@@ -10,7 +10,9 @@
 
 The phone waits for its ACK while the callee rings, at most its 2xx retransmission window (64*T1,
 32 s): the callee's ring timeout must stay below it until media is anchored (the media plane).
-What happens is reported to a ``CallObserver`` with the time each SIP message was sent or received.
+What happens is reported to a ``CallObserver`` with the time each SIP message was sent or received,
+including each leg's dialog as it is established or changed (``StoredDialog``: what a node restarted
+after a crash needs to send BYE).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sipline.sip.message import SipRequest, SipResponse
 from sipline.sip.random_ids import random_hex
 from sipline.sip.sdp import SDP, SdpError, rejecting_answer
 from sipline.sip.server import SipServer
+from sipline.sip.stored_dialog import StoredDialog
 from sipline.sip.transaction import ServerTransaction, new_tag
 from sipline.sip.transport import Flow
 from sipline.sip.uac import OutgoingInvite, invite
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE"
 _RELAYED = frozenset({"INVITE", "INFO", "UPDATE"})
 _background: set[asyncio.Task[object]] = set()  # fire-and-forget BYEs and relays, kept referenced
+PHONE_LEG, CALLEE_LEG = "phone", "callee"
 
 
 def now() -> datetime:
@@ -59,6 +63,12 @@ class CallObserver(Protocol):
     def callee_answered(self, at: datetime) -> None: ...
 
     def dtmf(self, digit: str) -> None: ...
+
+    def leg_dialog(self, leg: str, dialog: StoredDialog, at: datetime) -> None:
+        """A leg's dialog (``PHONE_LEG``, ``CALLEE_LEG``), established or changed at ``at``."""
+
+    def activity(self, at: datetime) -> None:
+        """The call was known to be up at ``at`` (signalling here; media later)."""
 
     def ended(self, at: datetime, termination: Termination) -> None: ...
 
@@ -176,6 +186,7 @@ class ClickToCall:
             return Termination(
                 "488", "Not Acceptable Here (the phone answered without a session description)"
             )
+        self.observer.leg_dialog(PHONE_LEG, self._stored(PHONE_LEG, phone_dialog), now())
         return await self._call_callee(phone_leg, phone_dialog, offer, offer_type or SDP)
 
     async def _call_callee(
@@ -236,6 +247,7 @@ class ClickToCall:
             self._bye(phone_dialog)
             self._bye(callee_dialog)
             return calls.answered_termination("the callee answered without a session description")
+        self.observer.leg_dialog(CALLEE_LEG, self._stored(CALLEE_LEG, callee_dialog), now())
         phone_leg.ack(answer, answer_type or SDP)
         return await self._bridge(phone_dialog, callee_dialog)
 
@@ -285,7 +297,7 @@ class ClickToCall:
                 if digit is not None:
                     self.observer.dtmf(digit)
             if tx.method in _RELAYED and target.state is not DialogState.TERMINATED:
-                _spawn(_relay(dialog, tx, target))
+                _spawn(self._relay_and_report(dialog, tx, target, from_callee=from_callee))
             elif tx.method == "OPTIONS":
                 tx.reply(200, headers=[("Allow", ALLOW)])
             elif tx.method in _RELAYED:
@@ -294,6 +306,25 @@ class ClickToCall:
                 tx.reply(405, headers=[("Allow", ALLOW)])
 
         return handle
+
+    async def _relay_and_report(
+        self, source: Dialog, tx: ServerTransaction, target: Dialog, *, from_callee: bool
+    ) -> None:
+        """Relay, then report both dialogs: a target refresh moves one's Contact, the other's CSeq moved."""
+        await _relay(source, tx, target)
+        at = now()
+        legs = (
+            ((CALLEE_LEG, source), (PHONE_LEG, target))
+            if from_callee
+            else ((PHONE_LEG, source), (CALLEE_LEG, target))
+        )
+        for leg, dialog in legs:
+            if dialog.state is not DialogState.TERMINATED:
+                self.observer.leg_dialog(leg, self._stored(leg, dialog), at)
+
+    def _stored(self, leg: str, dialog: Dialog) -> StoredDialog:
+        # the phone's registered contact: where it listens, should its TCP connection be gone
+        return StoredDialog.of(dialog, self.phone.contact if leg == PHONE_LEG else None)
 
     # -- building the INVITEs -------------------------------------------------------------
     def _common_headers(self, flow: Flow) -> list[tuple[str, str]]:

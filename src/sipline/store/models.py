@@ -175,3 +175,33 @@ class CallRecord(Base):
     base_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     # The node placing the call: at its restart it closes its own calls that were cut off.
     node: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The last moment the call was known to be up (a SIP event, the node's heartbeat, media later):
+    # a node restarted after a crash charges the call up to here.
+    last_activity: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CallDialog(Base):
+    """One leg's SIP dialog of a call in progress, kept so that a node restarted after a crash can
+    send it BYE (sip/stored_dialog.py). Deleted when the call is settled."""
+
+    __tablename__ = "call_dialogs"
+
+    voice_id: Mapped[str] = mapped_column(
+        String(19), ForeignKey("call_records.voice_id", ondelete="CASCADE"), primary_key=True
+    )
+    leg: Mapped[str] = mapped_column(String(8), primary_key=True)  # "phone" or "callee"
+    call_id: Mapped[str] = mapped_column(String(256))
+    local_uri: Mapped[str] = mapped_column(Text)  # From of our requests, with our tag
+    remote_uri: Mapped[str] = mapped_column(Text)  # To of our requests, with the peer's tag
+    remote_target: Mapped[str] = mapped_column(Text)
+    route_set: Mapped[str] = mapped_column(Text, default="")  # JSON list of Route values
+    local_contact: Mapped[str] = mapped_column(Text, default="")
+    local_cseq: Mapped[int] = mapped_column(BigInteger)
+    transport: Mapped[str] = mapped_column(String(8))
+    remote_host: Mapped[str] = mapped_column(String(64))
+    remote_port: Mapped[int] = mapped_column(Integer)
+    local_host: Mapped[str] = mapped_column(String(64))
+    local_port: Mapped[int] = mapped_column(Integer)
+    alternate_target: Mapped[str | None] = mapped_column(
+        Text, nullable=True
+    )  # the phone's registered contact
