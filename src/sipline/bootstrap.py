@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.metrics import PlatformMetrics
 from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
@@ -44,6 +45,7 @@ class Platform:
     sip: SipServer  # built here, started by runtime.serve (or a test)
     calls: CallService
     sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
+    metrics: PlatformMetrics
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -81,6 +83,8 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
     )
+    metrics = PlatformMetrics()
+    metrics.watch(bindings, sip, calls)
     return Platform(
         settings=settings,
         engine=engine,
@@ -95,6 +99,7 @@ async def build_platform(settings: Settings, *, migrate: bool = True) -> Platfor
         sip=sip,
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
+        metrics=metrics,
     )
 
 

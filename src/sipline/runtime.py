@@ -15,6 +15,7 @@ import uvicorn
 from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 from sipline.domain.destination import destination_code
+from sipline.logs import log_handler
 
 log = logging.getLogger("sipline")
 
@@ -145,6 +146,6 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
         uvloop.run(coroutine)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_format: str = "text") -> None:
+    logging.basicConfig(level=level.upper(), handlers=[log_handler(log_format)])
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))

@@ -56,6 +56,7 @@ class CallJournal:
         self._answer_time: datetime | None = None
         self._digits = ""
         self.settled = asyncio.Event()
+        self.termination: Termination | None = None  # once the call has ended
 
     # -- CallObserver ------------------------------------------------------------------------
     def callee_invited(self, at: datetime) -> None:
@@ -74,6 +75,7 @@ class CallJournal:
             self._set(feedback_value=self._digits)
 
     def ended(self, at: datetime, termination: Termination) -> None:
+        self.termination = termination
         task = asyncio.create_task(self._settle(at, termination))
         task.add_done_callback(lambda _task: self._on_settled(self))
 

@@ -29,6 +29,15 @@ class MemoryBindingStore:
     def remove_all_bindings(self, account: str) -> None:
         self._by_account.pop(account, None)
 
+    def live_counts(self, now: datetime) -> tuple[int, int]:
+        """(accounts with a live binding, live bindings): for metrics, one pass over memory."""
+        accounts = bindings = 0
+        for found in self._by_account.values():
+            live = sum(1 for binding in found.values() if binding.expires_at > now)
+            accounts += live > 0
+            bindings += live
+        return accounts, bindings
+
     async def purge_expired(self, now: datetime) -> int:
         removed = 0
         for account in list(self._by_account):
