@@ -11,6 +11,7 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import datetime
+from typing import TextIO
 
 LOG_FORMATS = ("text", "json")
 
@@ -62,11 +63,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def log_handler(log_format: str) -> logging.Handler:
-    """A stderr handler writing ``log_format`` ("text" or "json")."""
+def log_handler(log_format: str, stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing ``log_format`` ("text" or "json") to ``stream`` (default stderr)."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.addFilter(_VoiceIdFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     return handler

@@ -74,7 +74,8 @@ async def test_metrics_after_registration_and_calls(
     assert value(after, "sipline_banned_sources") == 0
 
     # sendSip's latency, by route template; the record reads by theirs, not by their raw path.
-    assert value(after, "sipline_api_request_duration_seconds_count", route="/voice/sendSip", method="POST") == 2
+    sends = value(after, "sipline_api_request_duration_seconds_count", route="/voice/sendSip", method="POST")
+    assert sends == 2
     routes = {dict(labels).get("route") for name, labels in after if name.startswith("sipline_api_request")}
     assert "/voice/recordSip/{voice_id}" in routes
     assert not any(route and route.startswith("/voice/recordSip/1") for route in routes)
