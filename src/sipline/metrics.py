@@ -9,7 +9,6 @@ goes through prometheus-client's histograms directly.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -22,8 +21,8 @@ from sipline.sip.server import SipServer
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class LiveBindings(Protocol):
-    def live_counts(self, now: datetime) -> tuple[int, int]: ...
+class StoredBindings(Protocol):
+    def counts(self) -> tuple[int, int]: ...
 
 
 class PlatformMetrics:
@@ -45,7 +44,7 @@ class PlatformMetrics:
             registry=self.registry,
         )
 
-    def watch(self, bindings: LiveBindings, sip: SipServer, calls: CallService) -> None:
+    def watch(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
         """Export what these keep in memory, read at each scrape."""
         self.registry.register(_LiveCollector(bindings, sip, calls))
         calls.writer.batch_timer = self.call_writer_batch.observe
@@ -55,17 +54,17 @@ class PlatformMetrics:
 
 
 class _LiveCollector(Collector):
-    def __init__(self, bindings: LiveBindings, sip: SipServer, calls: CallService) -> None:
+    def __init__(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
         self._bindings = bindings
         self._sip = sip
         self._calls = calls
 
     def collect(self) -> Iterator[Metric]:
-        phones, bindings = self._bindings.live_counts(datetime.now(UTC))
+        phones, bindings = self._bindings.counts()
         yield GaugeMetricFamily(
-            "sipline_registered_phones", "Phones with at least one live registration.", value=phones
+            "sipline_registered_phones", "Phones with at least one registration.", value=phones
         )
-        yield GaugeMetricFamily("sipline_sip_bindings", "Live registrations (contacts).", value=bindings)
+        yield GaugeMetricFamily("sipline_sip_bindings", "Registered contacts (bindings).", value=bindings)
         yield GaugeMetricFamily(
             "sipline_active_calls", "Click-to-calls in progress on this node.", value=len(self._calls.active)
         )

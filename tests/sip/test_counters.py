@@ -1,6 +1,6 @@
 """The SIP stack's message counters: what they count, and that a peer cannot grow their labels."""
 
-from sipline.sip.counters import SipCounters
+from sipline.sip.counters import COUNTED_METHODS, SipCounters
 
 
 def test_requests_and_responses_by_direction() -> None:
@@ -33,3 +33,10 @@ def test_requests_and_responses_by_direction() -> None:
         ("out", "4xx"): 1,
         ("out", "2xx"): 1,
     }
+
+
+def test_every_counted_method_is_told_apart_on_the_way_out() -> None:
+    counters = SipCounters()
+    for method in COUNTED_METHODS:
+        counters.sent(f"{method} sip:a@b SIP/2.0\r\n\r\n".encode())
+    assert counters.requests() == {("out", method): 1 for method in COUNTED_METHODS}

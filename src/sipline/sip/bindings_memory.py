@@ -29,14 +29,10 @@ class MemoryBindingStore:
     def remove_all_bindings(self, account: str) -> None:
         self._by_account.pop(account, None)
 
-    def live_counts(self, now: datetime) -> tuple[int, int]:
-        """(accounts with a live binding, live bindings): for metrics, one pass over memory."""
-        accounts = bindings = 0
-        for found in self._by_account.values():
-            live = sum(1 for binding in found.values() if binding.expires_at > now)
-            accounts += live > 0
-            bindings += live
-        return accounts, bindings
+    def counts(self) -> tuple[int, int]:
+        """(accounts with a binding, bindings) as stored, for metrics: counted in C, no expiry check
+        (at 100,000 bindings that check cost 0.1 s a scrape); expired ones go at the next purge."""
+        return len(self._by_account), sum(map(len, self._by_account.values()))
 
     async def purge_expired(self, now: datetime) -> int:
         removed = 0

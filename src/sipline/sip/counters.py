@@ -26,8 +26,11 @@ COUNTED_METHODS = frozenset(
     }
 )
 OTHER = "OTHER"
-_RESPONSE_PREFIX = b"SIP/2.0 "
-_FIRST_DIGIT = len(_RESPONSE_PREFIX)
+# The first three bytes tell every counted method apart: they key what is sent, which costs one slice
+# (finding the space after the method cost three times as much).
+_BY_PREFIX = {method[:3].encode(): method for method in COUNTED_METHODS}
+_RESPONSE = b"SIP"
+_FIRST_DIGIT = len(b"SIP/2.0 ")
 
 
 class SipCounters:
@@ -35,18 +38,16 @@ class SipCounters:
 
     __slots__ = (
         "requests_in",
-        "requests_out",
         "responses_in",
-        "responses_out",
         "retransmissions_in",
         "retransmissions_out",
+        "sent_counts",
     )
 
     def __init__(self) -> None:
         self.requests_in: dict[str, int] = {}
-        self.requests_out: dict[bytes, int] = {}  # by the method's bytes: nothing decoded on the way out
+        self.sent_counts: dict[bytes | int, int] = {}  # requests and responses: see sent()
         self.responses_in = [0] * 7  # by class: index 1 is 1xx ... 6 is 6xx
-        self.responses_out: dict[int, int] = {}  # by the byte value of the status code's first digit
         self.retransmissions_in = 0  # requests that matched a transaction already under way
         self.retransmissions_out = 0  # requests and responses re-sent by a retransmission timer
 
@@ -58,29 +59,28 @@ class SipCounters:
         self.responses_in[status // 100] += 1  # the parser admits 100..699 only
 
     def sent(self, data: bytes) -> None:
-        """Count a message by its serialised start line (what the stack sends is bytes)."""
-        if data.startswith(_RESPONSE_PREFIX):
-            digit = data[_FIRST_DIGIT]
-            self.responses_out[digit] = self.responses_out.get(digit, 0) + 1
-            return
-        end = data.find(b" ", 0, 32)
-        method = data[:end] if end > 0 else b"OTHER"
-        self.requests_out[method] = self.requests_out.get(method, 0) + 1
+        """Count a message by its serialised start line (what the stack sends is bytes): requests by
+        the method's first three bytes, responses by the byte value of the status code's first digit."""
+        key: bytes | int = data[:3]
+        if key == _RESPONSE:
+            key = data[_FIRST_DIGIT]
+        self.sent_counts[key] = self.sent_counts.get(key, 0) + 1
 
     def requests(self) -> dict[tuple[str, str], int]:
         """Requests by (direction, method)."""
         counted = {("in", method): n for method, n in self.requests_in.items()}
-        for raw, n in self.requests_out.items():
-            method = raw.decode("ascii", "replace")
-            key = ("out", method if method in COUNTED_METHODS else OTHER)
-            counted[key] = counted.get(key, 0) + n
+        for prefix, n in self.sent_counts.items():
+            if isinstance(prefix, bytes):
+                key = ("out", _BY_PREFIX.get(prefix, OTHER))
+                counted[key] = counted.get(key, 0) + n
         return counted
 
     def responses(self) -> dict[tuple[str, str], int]:
         """Responses by (direction, class), the class written 1xx ... 6xx."""
         counted = {("in", f"{cls}xx"): n for cls, n in enumerate(self.responses_in) if n}
-        for digit, n in self.responses_out.items():
-            cls = digit - ord("0")
-            key = ("out", f"{cls}xx" if 1 <= cls <= 6 else OTHER)
-            counted[key] = counted.get(key, 0) + n
+        for digit, n in self.sent_counts.items():
+            if isinstance(digit, int):
+                cls = digit - ord("0")
+                key = ("out", f"{cls}xx" if 1 <= cls <= 6 else OTHER)
+                counted[key] = counted.get(key, 0) + n
         return counted
