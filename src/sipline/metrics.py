@@ -8,7 +8,7 @@ goes through prometheus-client's histograms directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -76,37 +76,40 @@ class _LiveCollector(Collector):
         yield CounterMetricFamily(
             "sipline_call_attempts", "Click-to-calls accepted and placed.", value=self._calls.attempts
         )
-        outcomes = CounterMetricFamily(
-            "sipline_call_outcomes", "Click-to-calls ended, by termination code (SIP).", labels=["code"]
+        yield _counter(
+            "sipline_call_outcomes",
+            "Click-to-calls ended, by termination code (SIP).",
+            ["code"],
+            [((code,), count) for code, count in _by_sip_code(self._calls.outcomes).items()],
         )
-        for code, count in _by_sip_code(self._calls.outcomes).items():
-            outcomes.add_metric([code], count)
-        yield outcomes
         counters = self._sip.transport.counters
-        requests = CounterMetricFamily(
+        yield _counter(
             "sipline_sip_requests",
             "SIP requests received and sent, by method.",
-            labels=["direction", "method"],
+            ["direction", "method"],
+            counters.requests().items(),
         )
-        for (direction, method), count in sorted(counters.requests().items()):
-            requests.add_metric([direction, method], count)
-        yield requests
-        responses = CounterMetricFamily(
+        yield _counter(
             "sipline_sip_responses",
             "SIP responses received and sent, by class.",
-            labels=["direction", "class"],
+            ["direction", "class"],
+            counters.responses().items(),
         )
-        for (direction, cls), count in sorted(counters.responses().items()):
-            responses.add_metric([direction, cls], count)
-        yield responses
-        retransmissions = CounterMetricFamily(
+        yield _counter(
             "sipline_sip_retransmissions",
             "SIP retransmissions: out, re-sent by our timers; in, requests matching a transaction under way.",
-            labels=["direction"],
+            ["direction"],
+            [(("in",), counters.retransmissions_in), (("out",), counters.retransmissions_out)],
         )
-        retransmissions.add_metric(["in"], counters.retransmissions_in)
-        retransmissions.add_metric(["out"], counters.retransmissions_out)
-        yield retransmissions
+
+
+def _counter(
+    name: str, documentation: str, labels: list[str], counts: Iterable[tuple[tuple[str, ...], int]]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for values, count in sorted(counts):
+        family.add_metric(list(values), count)
+    return family
 
 
 def _by_sip_code(outcomes: dict[str, int]) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The SIP stack's message counters: what they count, and that a peer cannot grow their labels."""
 
-from sipline.sip.counters import COUNTED_METHODS, SipCounters
+from sipline.sip.counters import KNOWN_METHODS, SipCounters
 
 
 def test_requests_and_responses_by_direction() -> None:
@@ -37,6 +37,6 @@ def test_requests_and_responses_by_direction() -> None:
 
 def test_every_counted_method_is_told_apart_on_the_way_out() -> None:
     counters = SipCounters()
-    for method in COUNTED_METHODS:
+    for method in KNOWN_METHODS:
         counters.sent(f"{method} sip:a@b SIP/2.0\r\n\r\n".encode())
-    assert counters.requests() == {("out", method): 1 for method in COUNTED_METHODS}
+    assert counters.requests() == {("out", method): 1 for method in KNOWN_METHODS}

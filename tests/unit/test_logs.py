@@ -4,6 +4,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -28,16 +29,23 @@ def logged() -> Iterator[tuple[logging.Logger, dict[str, io.StringIO]]]:
         logger.removeHandler(handler)
 
 
+@contextmanager
+def during_call() -> Iterator[None]:
+    """What the call's task sees: its voiceId in the context."""
+    token = voice_id.set(VOICE_ID)
+    try:
+        yield
+    finally:
+        voice_id.reset(token)
+
+
 def test_json_lines_carry_time_level_logger_message_and_voice_id(
     logged: tuple[logging.Logger, dict[str, io.StringIO]],
 ) -> None:
     logger, buffers = logged
     logger.info("before the call")
-    token = voice_id.set(VOICE_ID)
-    try:
+    with during_call():
         logger.warning("ringing %s", "the phone\nwith a newline")
-    finally:
-        voice_id.reset(token)
     lines = buffers["json"].getvalue().splitlines()
     assert len(lines) == 2  # the newline in the message stays inside its line
     before, during = (json.loads(line) for line in lines)
@@ -70,11 +78,8 @@ def test_text_shows_the_voice_id_before_the_message(
 ) -> None:
     logger, buffers = logged
     logger.info("no call")
-    token = voice_id.set(VOICE_ID)
-    try:
+    with during_call():
         logger.info("call ended")
-    finally:
-        voice_id.reset(token)
     first, second = buffers["text"].getvalue().splitlines()
     assert first.endswith(" INFO sipline.test-logs: no call")
     assert second.endswith(f" INFO sipline.test-logs: [{VOICE_ID}] call ended")

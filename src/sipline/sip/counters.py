@@ -6,8 +6,9 @@ turning the counts into metrics (names, labels) is the exporter's job, at scrape
 
 from __future__ import annotations
 
-# Methods counted by name; any other token a peer sends is counted as OTHER (bounded cardinality).
-COUNTED_METHODS = frozenset(
+# The methods the stack knows (RFC 3261's and the common extensions'): counted by name, while any other
+# token a peer sends is counted as OTHER (bounded cardinality).
+KNOWN_METHODS = frozenset(
     {
         "INVITE",
         "ACK",
@@ -28,7 +29,7 @@ COUNTED_METHODS = frozenset(
 OTHER = "OTHER"
 # The first three bytes tell every counted method apart: they key what is sent, which costs one slice
 # (finding the space after the method cost three times as much).
-_BY_PREFIX = {method[:3].encode(): method for method in COUNTED_METHODS}
+_BY_PREFIX = {method[:3].encode(): method for method in KNOWN_METHODS}
 _RESPONSE = b"SIP"
 _FIRST_DIGIT = len(b"SIP/2.0 ")
 
@@ -52,7 +53,7 @@ class SipCounters:
         self.retransmissions_out = 0  # requests and responses re-sent by a retransmission timer
 
     def received_request(self, method: str) -> None:
-        key = method if method in COUNTED_METHODS else OTHER
+        key = method if method in KNOWN_METHODS else OTHER
         self.requests_in[key] = self.requests_in.get(key, 0) + 1
 
     def received_response(self, status: int) -> None:
