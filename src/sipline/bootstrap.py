@@ -13,6 +13,7 @@ from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
 from sipline.open_files import default_sip_connection_cap
+from sipline.metrics import PlatformMetrics
 from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
@@ -47,6 +48,7 @@ class Platform:
     sip: SipServer  # built here, started by runtime.serve (or a test)
     calls: CallService
     sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
+    metrics: PlatformMetrics
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -98,6 +100,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
     )
+    metrics = PlatformMetrics()
+    metrics.watch(bindings, sip, calls)
     return Platform(
         settings=settings,
         engine=engine,
@@ -112,6 +116,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sip=sip,
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
+        metrics=metrics,
     )
 
 

@@ -8,7 +8,7 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -123,6 +123,17 @@ class Settings(BaseSettings):
         180, ge=1, description="Call records older than this are not queryable (-25)."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object a line."
+    )
+    access_log: bool = Field(False, description="Log one line per HTTP request (method, path, status, time).")
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        repr=False,
+        description="Bearer token /metrics requires; unset: /metrics answers loopback clients only.",
+    )
     trunks: dict[str, TrunkSetting | str] = Field(
         default_factory=dict,
         description="Outbound trunks by name: TOML tables, or URIs sip:user:pass@host:port;transport=...",

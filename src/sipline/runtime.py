@@ -18,6 +18,7 @@ from sipline.domain.destination import destination_code
 from sipline.startup import http_socket, sip_listen_errors
 from sipline.http_limits import limit_http_connections
 from sipline.open_files import raise_open_file_limit, somaxconn
+from sipline.logs import log_handler
 
 log = logging.getLogger("sipline")
 
@@ -173,6 +174,6 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
         uvloop.run(coroutine)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_format: str = "text") -> None:
+    logging.basicConfig(level=level.upper(), handlers=[log_handler(log_format)])
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))

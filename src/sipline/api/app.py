@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from sipline import __version__
 from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
-from sipline.api.routes import admin, calls, phones, records
+from sipline.api.observed import ObservedRequests
+from sipline.api.routes import admin, calls, metrics, phones, records
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -31,6 +32,10 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(calls.router)
     app.include_router(records.router)
     app.include_router(admin.router)
+    app.include_router(metrics.router)
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(
+        ObservedRequests, latency=platform.metrics.api_latency, log=platform.settings.access_log
+    )
     return app

@@ -27,6 +27,11 @@ def cli() -> None:
 @click.option("--host", help="Listen address (env SIPLINE_HOST, default 127.0.0.1).")
 @click.option("--http-port", type=int, help="HTTP API port (env SIPLINE_HTTP_PORT, default 8080).")
 @click.option("--sip-port", type=int, help="SIP port, UDP and TCP (env SIPLINE_SIP_PORT, default 5060).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines (env SIPLINE_LOG_FORMAT, default text).",
+)
 def serve(
     config_file: Path | None,
     data_dir: Path | None,
@@ -34,6 +39,7 @@ def serve(
     host: str | None,
     http_port: int | None,
     sip_port: int | None,
+    log_format: str | None,
 ) -> None:
     """Run the platform: migrate the database, then serve SIP and the voice API."""
     from sipline.runtime import configure_logging, run
@@ -46,8 +52,9 @@ def serve(
         host=host,
         http_port=http_port,
         sip_port=sip_port,
+        log_format=log_format,
     )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     run(serve_platform(settings))
 
 

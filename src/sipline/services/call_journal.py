@@ -66,6 +66,7 @@ class CallJournal:
         self._activity_written: datetime | None = None
         self._ended = False
         self.settled = asyncio.Event()
+        self.termination: Termination | None = None  # once the call has ended
 
     # -- CallObserver ------------------------------------------------------------------------
     def callee_invited(self, at: datetime) -> None:
@@ -110,6 +111,7 @@ class CallJournal:
 
     def ended(self, at: datetime, termination: Termination) -> None:
         self._ended = True
+        self.termination = termination
         task = asyncio.create_task(self._settle(at, termination))
         task.add_done_callback(lambda _task: self._on_settled(self))
 

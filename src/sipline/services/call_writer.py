@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class CallWriter:
         self._queue = _Queue()
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # committed batches (benchmarks print it)
+        self.batch_timer: Callable[[float], None] = _ignore  # gets each batch's seconds (metrics)
 
     # -- queueing ------------------------------------------------------------------------------
     async def accept(self, call: NewCall) -> AccountTerms:
@@ -138,6 +140,7 @@ class CallWriter:
         while self._queue:
             await asyncio.sleep(self.interval)  # let a batch gather
             batch, self._queue = self._queue, _Queue()
+            started = time.perf_counter()
             try:
                 async with self._sessions() as session:
                     outcomes = await _write(session, batch)
@@ -146,6 +149,7 @@ class CallWriter:
                 log.warning("a batch of call writes failed; retrying its items one by one", exc_info=True)
                 await self._one_by_one(batch)
             else:
+                self.batch_timer(time.perf_counter() - started)
                 self.batches += 1
                 for future, result in outcomes:
                     _resolve(future, result)
@@ -177,6 +181,10 @@ class CallWriter:
 
 
 Outcome = tuple[asyncio.Future[Any], Any]
+
+
+def _ignore(_seconds: float) -> None:
+    pass
 
 
 async def _write(session: AsyncSession, batch: _Queue) -> list[Outcome]:

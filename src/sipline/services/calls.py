@@ -23,6 +23,7 @@ from sipline.domain.rating import Rate, RateDeck, affordable_seconds
 from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
+from sipline.logs import voice_id as logged_voice_id
 from sipline.services.auth import Caller
 from sipline.services.call_dialogs import hang_up, open_dialogs
 from sipline.services.call_journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
@@ -86,6 +87,8 @@ class CallService:
         self.active: dict[str, ActiveCall] = {}
         self._busy: set[str] = set()  # phone accounts in a call placed by this node
         self.recovery: asyncio.Task[int] | None = None  # BYEs to the calls the last stop cut off
+        self.attempts = 0  # calls accepted and placed (metrics)
+        self.outcomes: dict[str, int] = {}  # calls ended, by termination code (metrics)
 
     async def send(self, caller: Caller, order: CallOrder) -> str:
         """Accept the call (or refuse it with -22/-68/-26/-10) and start it; returns the voiceId."""
@@ -180,7 +183,11 @@ class CallService:
         )
         active = ActiveCall(terms.voice_id, order.account, call, journal)
         self.active[terms.voice_id] = active
-        active.task = asyncio.create_task(call.run())
+        self.attempts += 1
+        # Every line logged by the call's task (and the tasks it starts) carries its voiceId, and so
+        # do the rest of sendSip's own lines (each HTTP request runs in a task of its own).
+        logged_voice_id.set(terms.voice_id)
+        active.task = asyncio.create_task(call.run())  # copies the context, voiceId and all
 
     def _limits_for(self, affordable: int | None) -> CallLimits:
         """The configured limits, the maximum duration shortened to what the balance can pay."""
@@ -192,6 +199,9 @@ class CallService:
         active = self.active.pop(journal.terms.voice_id, None)
         if active is not None:
             self._busy.discard(active.phone_account)
+        if journal.termination is not None:
+            code = journal.termination.code
+            self.outcomes[code] = self.outcomes.get(code, 0) + 1
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close_interrupted(self) -> int:

@@ -29,6 +29,11 @@ class MemoryBindingStore:
     def remove_all_bindings(self, account: str) -> None:
         self._by_account.pop(account, None)
 
+    def counts(self) -> tuple[int, int]:
+        """(accounts with a binding, bindings) as stored, for metrics: counted in C, no expiry check
+        (at 100,000 bindings that check cost 0.1 s a scrape); expired ones go at the next purge."""
+        return len(self._by_account), sum(map(len, self._by_account.values()))
+
     async def purge_expired(self, now: datetime) -> int:
         removed = 0
         for account in list(self._by_account):

@@ -21,6 +21,7 @@ from typing import Any
 from sipline.sip.ban import AuthFailureTracker, BanPolicy
 from sipline.sip.bindings import Binding, BindingStore
 from sipline.sip.connection_limits import ConnectionLimits
+from sipline.sip.counters import KNOWN_METHODS
 from sipline.sip.credentials import CredentialSource
 from sipline.sip.dialog import DialogTable
 from sipline.sip.digest import DEFAULT_CHALLENGE_ALGORITHMS
@@ -32,24 +33,6 @@ from sipline.sip.transport import Flow, SipTransportLayer
 log = logging.getLogger(__name__)
 
 ALLOWED_METHODS = "REGISTER, OPTIONS, ACK, CANCEL"
-_KNOWN_METHODS = frozenset(
-    {
-        "INVITE",
-        "ACK",
-        "BYE",
-        "CANCEL",
-        "OPTIONS",
-        "REGISTER",
-        "PRACK",
-        "SUBSCRIBE",
-        "NOTIFY",
-        "PUBLISH",
-        "INFO",
-        "REFER",
-        "MESSAGE",
-        "UPDATE",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -226,7 +209,7 @@ class SipServer:
                     ("Server", self.config.user_agent),
                 ],
             )
-        elif method in _KNOWN_METHODS:
+        elif method in KNOWN_METHODS:
             tx.reply(405, headers=[("Allow", self.allowed_methods)])
         else:
             tx.reply(501)

@@ -158,6 +158,7 @@ class ServerTransaction:
     def _schedule_g(self, interval: float) -> None:
         def fire() -> None:
             if self.state is State.COMPLETED and self._last_bytes is not None:
+                self.layer.counters.retransmissions_out += 1
                 self.layer.transport.send(self._last_bytes, self.flow)
                 self._schedule_g(min(2 * interval, self.layer.timers.t2))
 
@@ -256,6 +257,7 @@ class ClientTransaction:
         def fire() -> None:
             if self.state in (State.CALLING, State.TRYING, State.PROCEEDING):
                 self.retransmissions += 1
+                self.layer.counters.retransmissions_out += 1
                 self.layer.transport.send(self._data, self.flow)
                 next_interval = 2 * interval if self.is_invite else min(2 * interval, self.layer.timers.t2)
                 self._schedule_retransmit(next_interval)
@@ -343,6 +345,7 @@ class TransactionLayer:
         stateless: StatelessHandler | None = None,
     ) -> None:
         self.transport = transport
+        self.counters = transport.counters
         self.on_request = on_request
         self.on_ack = on_ack
         # Offered each new request before a transaction is made: True when the TU answered it
@@ -374,6 +377,7 @@ class TransactionLayer:
             self._ack_for_2xx(message, flow)
             return
         if existing is not None:
+            self.counters.retransmissions_in += 1
             existing.on_retransmission(message)
             return
         if self.stateless is not None and message.method != "CANCEL" and self.stateless(message, flow):
@@ -417,6 +421,7 @@ class TransactionLayer:
             if loop.time() >= deadline:
                 del self._pending_2xx[key]
                 return
+            self.counters.retransmissions_out += 1
             self.transport.send(data, tx.flow)
             next_interval = min(2 * interval, self.timers.t2)
             self._pending_2xx[key] = (tx, loop.call_later(next_interval, fire, next_interval))

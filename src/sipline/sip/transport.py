@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sipline.sip.connection_limits import ConnectionClock, ConnectionGuard, ConnectionLimits
+from sipline.sip.counters import SipCounters
 from sipline.sip.error_reply import error_reply_for
 from sipline.sip.errors import SipParseError
 from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipMessage, SipRequest, SipResponse, parse_message
@@ -204,6 +205,7 @@ class SipTransportLayer:
         self._connections: dict[int, _StreamConnection] = {}
         self._by_remote: dict[tuple[str, tuple[str, int]], _StreamConnection] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self.counters = SipCounters()
 
     @property
     def port(self) -> int:
@@ -296,7 +298,10 @@ class SipTransportLayer:
             log.debug("dropped unparsable message from %s: %s", flow.remote_addr, exc)
             return
         if isinstance(message, SipRequest):
+            self.counters.received_request(message.method)
             _stamp_received(message, flow)
+        else:
+            self.counters.received_response(message.status)
         try:
             self.handler(message, flow)
         except Exception:
@@ -364,11 +369,13 @@ class SipTransportLayer:
             if self._udp is None:
                 return False
             self._udp.sendto(data, flow.remote_addr)
+            self.counters.sent(data)
             return True
         conn = self._connections.get(flow.connection_id or -1)
         if conn is None or conn.transport is None or conn.transport.is_closing():
             return False
         conn.transport.write(data)
+        self.counters.sent(data)
         return True
 
     def advertised_addr(self, flow: Flow) -> tuple[str, int]:

@@ -1,0 +1,121 @@
+"""The platform's Prometheus metrics, in a registry of its own (several platforms can share a process).
+
+Hot paths keep plain counters (the SIP stack's `SipCounters`, the call service's counts) and this
+module reads them at scrape time, so a SIP message costs a dict update, not a metric's lock.
+Only what is observed a few hundred times a second at most (API requests, call-writer batches)
+goes through prometheus-client's histograms directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from sipline.services.calls import CallService
+from sipline.sip.server import SipServer
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class StoredBindings(Protocol):
+    def counts(self) -> tuple[int, int]: ...
+
+
+class PlatformMetrics:
+    """What the platform exports; ``expose()`` renders it in the Prometheus text format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.api_latency = Histogram(
+            "sipline_api_request_duration_seconds",
+            "HTTP API requests by route template and method, seconds from request to response end.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.call_writer_batch = Histogram(
+            "sipline_call_writer_batch_duration_seconds",
+            "Seconds to write and commit one group of call writes (new calls, updates, settlements).",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def watch(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
+        """Export what these keep in memory, read at each scrape."""
+        self.registry.register(_LiveCollector(bindings, sip, calls))
+        calls.writer.batch_timer = self.call_writer_batch.observe
+
+    def expose(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _LiveCollector(Collector):
+    def __init__(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
+        self._bindings = bindings
+        self._sip = sip
+        self._calls = calls
+
+    def collect(self) -> Iterator[Metric]:
+        phones, bindings = self._bindings.counts()
+        yield GaugeMetricFamily(
+            "sipline_registered_phones", "Phones with at least one registration.", value=phones
+        )
+        yield GaugeMetricFamily("sipline_sip_bindings", "Registered contacts (bindings).", value=bindings)
+        yield GaugeMetricFamily(
+            "sipline_active_calls", "Click-to-calls in progress on this node.", value=len(self._calls.active)
+        )
+        yield GaugeMetricFamily(
+            "sipline_banned_sources",
+            "Source addresses banned for repeated authentication failures.",
+            value=len(self._sip.failures.banned_sources()),
+        )
+        yield CounterMetricFamily(
+            "sipline_call_attempts", "Click-to-calls accepted and placed.", value=self._calls.attempts
+        )
+        yield _counter(
+            "sipline_call_outcomes",
+            "Click-to-calls ended, by termination code (SIP).",
+            ["code"],
+            [((code,), count) for code, count in _by_sip_code(self._calls.outcomes).items()],
+        )
+        counters = self._sip.transport.counters
+        yield _counter(
+            "sipline_sip_requests",
+            "SIP requests received and sent, by method.",
+            ["direction", "method"],
+            counters.requests().items(),
+        )
+        yield _counter(
+            "sipline_sip_responses",
+            "SIP responses received and sent, by class.",
+            ["direction", "class"],
+            counters.responses().items(),
+        )
+        yield _counter(
+            "sipline_sip_retransmissions",
+            "SIP retransmissions: out, re-sent by our timers; in, requests matching a transaction under way.",
+            ["direction"],
+            [(("in",), counters.retransmissions_in), (("out",), counters.retransmissions_out)],
+        )
+
+
+def _counter(
+    name: str, documentation: str, labels: list[str], counts: Iterable[tuple[tuple[str, ...], int]]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for values, count in sorted(counts):
+        family.add_metric(list(values), count)
+    return family
+
+
+def _by_sip_code(outcomes: dict[str, int]) -> dict[str, int]:
+    """Counts keyed by SIP code; anything else (never expected) folded into "other"."""
+    folded: dict[str, int] = {}
+    for code, count in outcomes.items():
+        key = code if len(code) == 3 and code.isdigit() and "100" <= code <= "699" else "other"
+        folded[key] = folded.get(key, 0) + count
+    return folded
