@@ -11,6 +11,7 @@ from sipline.cli.demo import demo
 from sipline.cli.options import platform_options, settings_from
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.records import records
 
 
 @click.group()
@@ -50,6 +51,7 @@ def serve(
 
 for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
+cli.add_command(records)
 
 
 def main() -> None:
