@@ -106,7 +106,8 @@ def send_sip(app_id: str, account: str, callee: str, display_num: str, called_in
 
 
 def record_sip(voice_id: str) -> Call[CallRecord]:
-    return Call("GET", f"/voice/recordSip/{quote(voice_id, safe='')}", None, CallRecord.from_wire, idempotent=True)
+    path = f"/voice/recordSip/{quote(voice_id, safe='')}"
+    return Call("GET", path, None, CallRecord.from_wire, idempotent=True)
 
 
 def record_group_query(
