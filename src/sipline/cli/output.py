@@ -1,11 +1,13 @@
 """Printing results: tables (rich) for people, JSON in the API's own field names for scripts.
 
-Tables fit the terminal's width (or $COLUMNS; 80 when the output is not a terminal): long values
-fold onto the next line instead of being cut, so an account or a password can always be copied.
-What is not known or does not apply prints blank, never "None".
+Tables fit the terminal's width ($COLUMNS if set): long values fold onto the next line instead of
+being cut, so an account or a password can always be copied. Into a pipe or a file, with no $COLUMNS,
+a row stays on one line whatever its width (for grep, cut and awk). What is not known or does not
+apply prints blank, never "None".
 """
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +16,9 @@ import click
 from rich import box
 from rich.console import Console
 from rich.table import Table
+
+UNBOUNDED_WIDTH = 10_000
+COLUMN_GAP = 3  # rich's padding and separator between two columns
 
 
 def print_json(value: Any) -> None:
@@ -33,16 +38,23 @@ def cell(value: Any) -> str:
 def _console() -> Console:
     # sys.stdout as it is now (click's test runner swaps it); no markup or highlighting, which would
     # mangle or colour values such as "[sip:...]".
-    return Console(file=sys.stdout, highlight=False, markup=False, emoji=False)
+    console = Console(file=sys.stdout, highlight=False, markup=False, emoji=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = UNBOUNDED_WIDTH
+    return console
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    console = _console()
+    # Whole headers where they fit side by side; in a narrower terminal they fold like the values
+    # (rich would otherwise drop the columns that do not fit).
+    whole_headers = sum(len(header) + COLUMN_GAP for header in headers) <= console.width
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for header in headers:
-        table.add_column(header, overflow="fold")
+        table.add_column(header, overflow="fold", min_width=len(header) if whole_headers else None)
     for row in rows:
         table.add_row(*(cell(value) for value in row))
-    _console().print(table)
+    console.print(table)
 
 
 def print_mapping(mapping: Mapping[str, Any]) -> None:

@@ -17,8 +17,6 @@ LIST_COLUMNS = (
     "phoneName",
     "callee",
     "submitTime",
-    "answerTime",
-    "hangupTime",
     "callDuration",
     "terminationCode",
     "terminationReason",
