@@ -13,9 +13,9 @@ from sipline.client.models import SiplineTransportError
 
 MAX_RETRIES = 10
 MAX_DELAY = 5.0
-# What sending a request may raise; only the first two (no answer came back) are worth a retry.
+# What sending a request may raise; RETRYABLE (no answer came back) is worth a retry for a query.
 SEND_ERRORS = (httpx.TransportError, httpx.InvalidURL)
-RETRYABLE = (httpx.NetworkError, httpx.TimeoutException)
+RETRYABLE = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
