@@ -116,5 +116,5 @@ def test_a_url_without_http_is_a_transport_error() -> None:
 
 @pytest.mark.parametrize("retries", [-1, 11])
 def test_retries_are_bounded(retries: int) -> None:
-    with pytest.raises(ValueError, match="retries must be 0..10"):
+    with pytest.raises(ValueError, match=r"retries must be 0\.\.10"):
         Client("http://127.0.0.1:1", "key", "secret", retries=retries)
