@@ -10,7 +10,6 @@ import shlex
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -37,16 +36,6 @@ def commands(text: str) -> Iterator[list[str]]:
             words = shlex.split(line, comments=True)
             if words and (words[0] == "export" or words[0].endswith("bin/sipline")):
                 yield words
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = Served(tmp_path, f"sqlite:///{tmp_path / 'sipline.db'}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_first_steps_run_as_written(served: Served) -> None:

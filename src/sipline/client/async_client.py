@@ -9,41 +9,23 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from sipline.client import calls
+from sipline.client.base import ClientBase
 from sipline.client.models import CallRecord, Page, Phone
-from sipline.client.transport import SEND_ERRORS, RetryPolicy
+from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
 
 
-class AsyncClient:
+class AsyncClient(ClientBase[httpx.AsyncClient]):
     """The same errors and `retries` as `Client`."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        *,
-        timeout: float = 10.0,
-        retries: int = 0,
-        retry_backoff: float = 0.25,
-        **httpx_options: Any,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._api_secret = api_secret
-        self._retry = RetryPolicy(retries, retry_backoff)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, **httpx_options)
+    def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
 
     async def call(self, call: calls.Call[T]) -> T:
         for attempt in itertools.count():
             try:
-                response = await self._http.request(
-                    call.method,
-                    call.path,
-                    json=call.body,
-                    headers=calls.signed_headers(self._api_key, self._api_secret),
-                )
+                response = await self._http.request(**self._request(call))
             except SEND_ERRORS as exc:
                 await asyncio.sleep(self._retry.delay_or_raise(self.base_url, call.idempotent, exc, attempt))
             else:

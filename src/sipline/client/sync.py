@@ -9,8 +9,9 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from sipline.client import calls
+from sipline.client.base import ClientBase
 from sipline.client.models import CallRecord, Page, Phone
-from sipline.client.transport import SEND_ERRORS, RetryPolicy
+from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
 
@@ -26,7 +27,7 @@ def iter_pages(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
         current += 1
 
 
-class Client:
+class Client(ClientBase[httpx.Client]):
     """`Client("http://127.0.0.1:8080", api_key, api_secret)`; works against the hosted vendor API too.
 
     Raises `SiplineError` when the API refuses a call and `SiplineTransportError` when it cannot be
@@ -34,32 +35,13 @@ class Client:
     answer came back, waiting `retry_backoff` seconds before the first retry and doubling each time.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        *,
-        timeout: float = 10.0,
-        retries: int = 0,
-        retry_backoff: float = 0.25,
-        **httpx_options: Any,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._api_secret = api_secret
-        self._retry = RetryPolicy(retries, retry_backoff)
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, **httpx_options)
+    def _open(self, options: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(**options)
 
     def call(self, call: calls.Call[T]) -> T:
         for attempt in itertools.count():
             try:
-                response = self._http.request(
-                    call.method,
-                    call.path,
-                    json=call.body,
-                    headers=calls.signed_headers(self._api_key, self._api_secret),
-                )
+                response = self._http.request(**self._request(call))
             except SEND_ERRORS as exc:
                 time.sleep(self._retry.delay_or_raise(self.base_url, call.idempotent, exc, attempt))
             else:
