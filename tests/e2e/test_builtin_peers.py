@@ -90,7 +90,12 @@ def test_demo_places_a_call_and_prints_its_record(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    fields = dict(line.split(None, 1) for line in done.stdout.splitlines() if line.strip() and "  " in line)
+    # the record's `field  value` lines; an empty value is blank
+    fields = {
+        words[0]: words[1] if len(words) > 1 else ""
+        for words in (line.split(None, 1) for line in done.stdout.splitlines() if "  " in line)
+    }
+    assert fields["recordingFileId"] == ""
     assert fields["terminationCode"].strip() == "200"
     assert fields["callDuration"].strip() == "1"
     assert fields["callee"].strip() == "442079469001"
