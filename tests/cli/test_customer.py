@@ -134,3 +134,9 @@ def test_call_wait_shows_the_progress_then_records_get_and_list(
     assert customer.json("records", "list", "--from", "2099-01-01T00:00:00+00:00", "--to", "2099-01-02") == []
     bad = customer.fails("records", "list", "--from", "yesterday", exit_code=2)
     assert "'yesterday' is not an ISO 8601 time" in bad.stderr
+
+    # without --wait: the voiceId at once (the call goes on), as the API names it with --json
+    started = customer.json(
+        "call", "--account", account, "--callee", "442079469001", "--display-num", "1008122211"
+    )
+    assert list(started) == ["voiceId"] and re.fullmatch(r"\d{19}", started["voiceId"])

@@ -6,6 +6,7 @@ import click
 
 from sipline.cli.customer import api_options, call_api
 from sipline.cli.options import json_flag
+from sipline.cli.output import print_json
 from sipline.cli.progress import Progress
 from sipline.cli.records import print_record
 from sipline.client import CallRecord, Client
@@ -52,10 +53,12 @@ def call(
         return voice_id, follow(client, voice_id, timeout)
 
     voice_id, record = call_api(base_url, api_key, api_secret, invoke)
-    if record is None:
-        click.echo(voice_id)
-    else:
+    if record is not None:
         print_record(record, as_json)
+    elif as_json:
+        print_json({"voiceId": voice_id})
+    else:
+        click.echo(voice_id)
 
 
 def follow(client: Client, voice_id: str, timeout: float) -> CallRecord:
