@@ -29,8 +29,10 @@ class Cli:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
-    def run(self, *args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), env=self.env | WIDE, catch_exceptions=False)
+    def run(self, *args: str, columns: str | None = WIDE["COLUMNS"]) -> Result:
+        """`columns` None: as into a pipe or a file (CliRunner's output is never a terminal)."""
+        env: dict[str, str | None] = {**self.env, "COLUMNS": columns}
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
     def ok(self, *args: str) -> Result:
         result = self.run(*args)

@@ -71,3 +71,28 @@ def test_blanks_instead_of_none_and_json_in_camel_case(admin: Cli) -> None:
         "apiKey", "name", "locked", "ipAllowlist", "balance", "currency", "quoteExchange", "createdAt",
         "apps",
     }  # fmt: skip
+
+
+LONG_NAME = "Acme Intercontinental Widgets and Telephony Holdings 0123456789"
+
+
+def test_tables_fold_long_values_in_a_narrow_terminal_and_keep_rows_whole_in_a_pipe(admin: Cli) -> None:
+    key = admin.json("admin", "account", "create", "--init", "--name", LONG_NAME)["apiKey"]
+    narrow = admin.run("admin", "account", "list", columns="50")
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.stdout.splitlines()
+    assert all(len(line) <= 50 for line in lines) and "…" not in narrow.stdout
+    rule = next(index for index, line in enumerate(lines) if line.startswith("─"))
+    header, rows = lines[rule - 1], lines[rule + 1 :]
+    name_at, locked_at = header.index("name"), header.index("locked")
+    # each value folded down its column, every character kept: nothing cut
+    key_column = "".join(row[:name_at].strip() for row in rows)
+    name_column = "".join(row[name_at:locked_at].replace(" ", "") for row in rows)
+    assert key_column == key and name_column == LONG_NAME.replace(" ", "")
+    assert len(rows) > 5
+
+    piped = admin.run("admin", "account", "list", columns=None)
+    assert piped.exit_code == 0, piped.output
+    header, _rule, row = piped.stdout.splitlines()
+    assert header.split() == ["apiKey", "name", "locked", "balance", "currency", "apps"]
+    assert row.split()[0] == key and LONG_NAME in row and len(row) > 80
