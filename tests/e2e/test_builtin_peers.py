@@ -60,8 +60,8 @@ def call_through_the_cli(served: Served, callee: str) -> dict[str, object]:
 
 def test_virtual_phone_and_call_from_the_command_line(served: Served) -> None:
     record = call_through_the_cli(served, "442079469001")  # the in-process sandbox: talks 1 s
-    assert record["termination_code"] == "200" and record["call_duration"] == 1
-    assert record["phone_name"] == "desk-1" and record["code"] == "United Kingdom(London)"
+    assert record["terminationCode"] == "200" and record["callDuration"] == 1
+    assert record["phoneName"] == "desk-1" and record["code"] == "United Kingdom(London)"
 
 
 def test_standalone_sandbox_carrier_as_the_trunk(tmp_path: Path, database_url: str) -> None:
@@ -81,7 +81,7 @@ def test_standalone_sandbox_carrier_as_the_trunk(tmp_path: Path, database_url: s
         out, _ = carrier.communicate(timeout=15)
     assert carrier.returncode == 0, out
     assert f"sandbox carrier on sip:127.0.0.1:{port}" in out
-    assert record["termination_code"] == "486" and record["answer_time"] is None
+    assert record["terminationCode"] == "486" and record["answerTime"] is None
 
 
 def test_demo_places_a_call_and_prints_its_record(tmp_path: Path) -> None:
@@ -90,7 +90,12 @@ def test_demo_places_a_call_and_prints_its_record(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    fields = dict(line.split(None, 1) for line in done.stdout.splitlines() if line.strip() and "  " in line)
-    assert fields["termination_code"].strip() == "200"
-    assert fields["call_duration"].strip() == "1"
+    # the record's `field  value` lines; an empty value is blank
+    fields = {
+        words[0]: words[1] if len(words) > 1 else ""
+        for words in (line.split(None, 1) for line in done.stdout.splitlines() if "  " in line)
+    }
+    assert fields["recordingFileId"] == ""
+    assert fields["terminationCode"].strip() == "200"
+    assert fields["callDuration"].strip() == "1"
     assert fields["callee"].strip() == "442079469001"

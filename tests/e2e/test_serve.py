@@ -37,7 +37,9 @@ def test_operator_and_customer_flow(served: Served) -> None:
     listed = json.loads(served.sipline("phones", "list", "--json").stdout)
     assert [p["account"] for p in listed] == [p.account for p in phones]
     table = served.sipline("phones", "list").stdout.splitlines()
-    assert table[0].split() == ["group", "phone", "account", "password", "displayNum"]
+    assert table[0].split() == [
+        "group", "phone", "account", "password", "displayNum", "registered", "userAgent",
+    ]  # fmt: skip
     assert len(table) == 2 + 3
 
     added = json.loads(

@@ -4,16 +4,56 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from sipline.cli.options import json_flag, platform_options, settings_from
 from sipline.cli.output import print_json, print_mapping, print_table
+from sipline.config import Settings
 from sipline.domain.errors import ApiError
 from sipline.services.tenancy import AccountView, TenancyService
 
 T = TypeVar("T")
+INIT_FLAG = "sipline.admin.init"
+
+
+def _remember_init(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[INIT_FLAG] = value
+
+
+def admin_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The platform's location, and --init: the one way an admin command creates a new platform."""
+    func = click.option(
+        "--init",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_init,
+        help="Create a new platform if there is none at --data-dir (default: refuse).",
+    )(func)
+    return platform_options(func)
+
+
+def missing_platform(settings: Settings) -> str | None:
+    """Why there is no platform where the settings point (which admin would silently create), or None."""
+    data_dir = settings.data_dir.resolve()
+    if not data_dir.is_dir():
+        return f"data directory {data_dir} does not exist"
+    if settings.database_url is None and not (data_dir / "sipline.db").exists():
+        return f"data directory {data_dir} holds no database (sipline.db)"
+    return None
+
+
+def _require_platform(settings: Settings) -> None:
+    problem = missing_platform(settings)
+    if problem is None:
+        return
+    if not click.get_current_context().meta.get(INIT_FLAG, False):
+        raise click.ClickException(
+            f"{problem}: no platform there. Give the --data-dir (or SIPLINE_DATA_DIR) that"
+            ' "sipline serve" uses, start "sipline serve" there first, or pass --init to create a new one.'
+        )
+    click.echo(f"{problem}: creating a new platform there (--init)", err=True)
 
 
 def _with_tenancy(
@@ -25,6 +65,7 @@ def _with_tenancy(
     from sipline.bootstrap import build_platform
 
     settings = settings_from(config_file, data_dir=data_dir, database_url=database_url)
+    _require_platform(settings)
 
     async def run() -> T:
         platform = await build_platform(settings)
@@ -59,7 +100,7 @@ def app() -> None:
 
 
 @account.command("create")
-@platform_options
+@admin_options
 @click.option("--name", default="", help="Free-text name of the customer.")
 @click.option("--balance", type=Decimal, default=Decimal(0), help="Opening prepaid balance.")
 @click.option("--currency", default="USD", help="Quote currency (USD, EUR, ...).")
@@ -100,7 +141,7 @@ def account_create(
 
 
 @account.command("list")
-@platform_options
+@admin_options
 @json_flag
 def account_list(
     config_file: Path | None, data_dir: Path | None, database_url: str | None, as_json: bool
@@ -120,7 +161,7 @@ def _account_command(
     name: str, help_text: str, action: Callable[[TenancyService, str], Awaitable[AccountView]]
 ) -> None:
     @account.command(name, help=help_text)
-    @platform_options
+    @admin_options
     @click.argument("api_key")
     @json_flag
     def command(
@@ -137,7 +178,7 @@ _account_command("unlock", "Unlock an account.", lambda t, key: t.set_locked(key
 
 
 @account.command("allow-ip")
-@platform_options
+@admin_options
 @click.argument("api_key")
 @click.argument("entries", nargs=-1)
 @json_flag
@@ -157,7 +198,7 @@ def account_allow_ip(
 
 
 @account.command("top-up")
-@platform_options
+@admin_options
 @click.argument("api_key")
 @click.argument("amount", type=Decimal)
 @click.option("--reference", default="", help="Ledger reference (invoice, payment id).")
@@ -177,7 +218,7 @@ def account_top_up(
 
 
 @app.command("create")
-@platform_options
+@admin_options
 @click.option("--api-key", required=True, help="The account the app belongs to.")
 @click.option("--name", default="", help="Free-text name of the app.")
 @click.option("--phone-limit", type=int, help="Most phones the app may have.")
@@ -201,3 +242,25 @@ def app_create(
         lambda t: t.create_app(api_key, name=name, phone_limit=phone_limit, app_id=app_id),
     )
     print_json(view.as_json()) if as_json else print_mapping(view.as_json())
+
+
+@app.command("list")
+@admin_options
+@click.option("--api-key", help="Only the apps of this account.")
+@json_flag
+def app_list(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    """List voice apps (appId, account, phone limit and count)."""
+    views = _with_tenancy(config_file, data_dir, database_url, lambda t: t.list_apps(api_key))
+    if as_json:
+        print_json([view.as_json() for view in views])
+        return
+    print_table(
+        ["appId", "apiKey", "name", "phoneLimit", "phoneCount"],
+        [[v.app_id, v.api_key, v.name, v.phone_limit, v.phone_count] for v in views],
+    )

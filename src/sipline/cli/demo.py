@@ -6,7 +6,6 @@ through the voice API and prints the record the API returns.
 """
 
 import asyncio
-import dataclasses
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import click
 
 from sipline.carrier import VirtualPhone
-from sipline.cli.output import print_mapping
+from sipline.cli.records import print_record
 from sipline.client import AsyncClient, CallRecord
 from sipline.config import Settings
 
@@ -38,7 +37,7 @@ def demo(callee: str, data_dir: Path | None, http_port: int, sip_port: int) -> N
         )
         record = run_demo(settings, callee)
     click.echo("")
-    print_mapping(dataclasses.asdict(record))
+    print_record(record, as_json=False)
 
 
 def run_demo(settings: Settings, callee: str) -> CallRecord:

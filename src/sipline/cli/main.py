@@ -14,6 +14,7 @@ from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
+from sipline.cli.records import records
 
 
 @click.group()
@@ -60,6 +61,7 @@ def serve(
 
 for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
+cli.add_command(records)
 
 
 def main() -> None:

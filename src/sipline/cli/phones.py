@@ -1,7 +1,5 @@
 """`sipline phones ...`: the customer's phone commands, through the voice API (the SDK)."""
 
-from typing import Any
-
 import click
 
 from sipline.cli.customer import api_options as _api_options
@@ -9,17 +7,6 @@ from sipline.cli.customer import call_api as _call
 from sipline.cli.options import json_flag
 from sipline.cli.output import print_json, print_table
 from sipline.client import Client, Phone
-
-
-def _phone_json(phone: Phone) -> dict[str, Any]:
-    return {
-        "groupName": phone.group_name,
-        "phoneName": phone.phone_name,
-        "account": phone.account,
-        "password": phone.password,
-        "displayNum": phone.display_num,
-        **phone.extra,
-    }
 
 
 @click.group()
@@ -89,9 +76,20 @@ def phones_reset(
 
 def _print_phones(found: list[Phone], as_json: bool) -> None:
     if as_json:
-        print_json([_phone_json(phone) for phone in found])
+        print_json([phone.raw for phone in found])
         return
     print_table(
-        ["group", "phone", "account", "password", "displayNum"],
-        [[p.group_name, p.phone_name, p.account, p.password, p.display_num] for p in found],
+        ["group", "phone", "account", "password", "displayNum", "registered", "userAgent"],
+        [
+            [
+                p.group_name,
+                p.phone_name,
+                p.account,
+                p.password,
+                p.display_num,
+                p.extra.get("registered"),
+                p.extra.get("userAgent"),
+            ]
+            for p in found
+        ],
     )

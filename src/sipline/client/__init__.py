@@ -1,7 +1,28 @@
-"""Python SDK of the voice API: `Client` (blocking) and `AsyncClient`, raising `SiplineError`."""
+"""Python SDK of the voice API: `Client` (blocking) and `AsyncClient`.
+
+They raise `SiplineError` when the API refuses a call and `SiplineTransportError` when it cannot be
+reached; both are `SiplineClientError`.
+"""
 
 from sipline.client.async_client import AsyncClient
-from sipline.client.models import CallRecord, Page, Phone, SiplineError
-from sipline.client.sync import Client
+from sipline.client.models import (
+    CallRecord,
+    Page,
+    Phone,
+    SiplineClientError,
+    SiplineError,
+    SiplineTransportError,
+)
+from sipline.client.sync import Client, iter_pages
 
-__all__ = ["AsyncClient", "CallRecord", "Client", "Page", "Phone", "SiplineError"]
+__all__ = [
+    "AsyncClient",
+    "CallRecord",
+    "Client",
+    "Page",
+    "Phone",
+    "SiplineClientError",
+    "SiplineError",
+    "SiplineTransportError",
+    "iter_pages",
+]

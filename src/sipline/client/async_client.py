@@ -1,5 +1,7 @@
 """Asynchronous client of the voice API (same methods as `Client`, awaitable)."""
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -7,27 +9,28 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from sipline.client import calls
+from sipline.client.base import ClientBase
 from sipline.client.models import CallRecord, Page, Phone
+from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
 
 
-class AsyncClient:
-    def __init__(
-        self, base_url: str, api_key: str, api_secret: str, *, timeout: float = 10.0, **httpx_options: Any
-    ):
-        self._api_key = api_key
-        self._api_secret = api_secret
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, **httpx_options)
+class AsyncClient(ClientBase[httpx.AsyncClient]):
+    """The same errors and `retries` as `Client`."""
+
+    def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
 
     async def call(self, call: calls.Call[T]) -> T:
-        response = await self._http.request(
-            call.method,
-            call.path,
-            json=call.body,
-            headers=calls.signed_headers(self._api_key, self._api_secret),
-        )
-        return calls.answer(call, response.status_code, response.content)
+        for attempt in itertools.count():
+            try:
+                response = await self._http.request(**self._request(call))
+            except SEND_ERRORS as exc:
+                await asyncio.sleep(self._retry.delay_or_raise(self.base_url, call.idempotent, exc, attempt))
+            else:
+                return calls.answer(call, response.status_code, response.content)
+        raise AssertionError("unreachable")
 
     async def sip_add(
         self, app_id: str, group_name: str, phone_name: str, quantity: int, display_num: str

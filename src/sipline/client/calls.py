@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from sipline.client.models import CallRecord, Page, Phone, SiplineError
 from sipline.domain.signing import compute_sign
@@ -21,6 +22,8 @@ class Call(Generic[T]):
     path: str
     body: dict[str, Any] | None
     parse: Callable[[Any], T]
+    # A query: sending it twice changes nothing, so it may be retried when no answer came back.
+    idempotent: bool = False
 
 
 def signed_headers(api_key: str, api_secret: str, now: float | None = None) -> dict[str, str]:
@@ -84,7 +87,7 @@ def sip_add(app_id: str, group_name: str, phone_name: str, quantity: int, displa
 
 def sip_query(app_id: str, current: int = 1, size: int = 25) -> Call[Page[Phone]]:
     body = {"current": current, "size": size, "params": {"appId": app_id}}
-    return Call("POST", "/voice/sipQuery", body, _page_of(Phone.from_wire))
+    return Call("POST", "/voice/sipQuery", body, _page_of(Phone.from_wire), idempotent=True)
 
 
 def sip_reset(app_id: str, account: str) -> Call[str]:
@@ -103,14 +106,15 @@ def send_sip(app_id: str, account: str, callee: str, display_num: str, called_in
 
 
 def record_sip(voice_id: str) -> Call[CallRecord]:
-    return Call("GET", f"/voice/recordSip/{voice_id}", None, CallRecord.from_wire)
+    path = f"/voice/recordSip/{quote(voice_id, safe='')}"
+    return Call("GET", path, None, CallRecord.from_wire, idempotent=True)
 
 
 def record_group_query(
     str_time: str, end_time: str, current: int = 1, size: int = 25
 ) -> Call[Page[CallRecord]]:
     body = {"current": current, "size": size, "params": {"strTime": str_time, "endTime": end_time}}
-    return Call("POST", "/voice/recordGroupQuery", body, _page_of(CallRecord.from_wire))
+    return Call("POST", "/voice/recordGroupQuery", body, _page_of(CallRecord.from_wire), idempotent=True)
 
 
 def record_sip_query(
@@ -127,4 +131,4 @@ def record_sip_query(
     if phone_name is not None:
         params["phoneName"] = phone_name
     body = {"current": current, "size": size, "params": params}
-    return Call("POST", "/voice/recordSipQuery", body, _page_of(CallRecord.from_wire))
+    return Call("POST", "/voice/recordSipQuery", body, _page_of(CallRecord.from_wire), idempotent=True)

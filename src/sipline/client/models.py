@@ -6,7 +6,11 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-class SiplineError(Exception):
+class SiplineClientError(Exception):
+    """Anything the SDK raises: the API refused the call (`SiplineError`) or was not reached."""
+
+
+class SiplineError(SiplineClientError):
     """The API refused the call: `status` is the vendor's code ("-22"), `reason` its explanation."""
 
     def __init__(self, status: str, reason: str, http_status: int | None = None) -> None:
@@ -14,6 +18,19 @@ class SiplineError(Exception):
         self.status = status
         self.reason = reason
         self.http_status = http_status
+
+
+class SiplineTransportError(SiplineClientError):
+    """No answer from the API at `base_url`: refused or dropped connection, timeout, bad URL scheme.
+
+    The httpx exception is the `__cause__`. A request that fails this way may or may not have been
+    carried out by the server (e.g. a sendSip whose answer timed out).
+    """
+
+    def __init__(self, base_url: str, detail: str) -> None:
+        super().__init__(f"cannot reach the voice API at {base_url}: {detail}")
+        self.base_url = base_url
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,8 @@ class Phone:
     display_num: str
     # Fields the server sends beyond the vendor's five (e.g. registration state), as received.
     extra: dict[str, Any] = field(default_factory=dict)
+    # The whole record as received, in the API's own field names.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> "Phone":
@@ -36,6 +55,7 @@ class Phone:
             password=str(raw.get("password", "")),
             display_num=str(raw.get("displayNum", "")),
             extra={key: value for key, value in raw.items() if key not in known},
+            raw=dict(raw),
         )
 
 
@@ -69,6 +89,8 @@ class CallRecord:
     settle_pay: str | None
     sip_group_name: str | None = None
     phone_name: str | None = None
+    # The whole record as received, in the API's own field names and order.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> "CallRecord":
@@ -104,6 +126,7 @@ class CallRecord:
             settle_pay=text("settlePay"),
             sip_group_name=text("sipGroupName"),
             phone_name=text("phoneName"),
+            raw=dict(raw),
         )
 
 

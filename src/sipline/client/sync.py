@@ -1,35 +1,52 @@
 """Blocking client of the voice API."""
 
-from collections.abc import Iterator
+import itertools
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
 from sipline.client import calls
+from sipline.client.base import ClientBase
 from sipline.client.models import CallRecord, Page, Phone
+from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
 
 
-class Client:
-    """`Client("http://127.0.0.1:8080", api_key, api_secret)`; works against the hosted vendor API too."""
+def iter_pages(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
+    """Every record of a paged query, fetching page 1, 2, ... as the iteration reaches them."""
+    current = 1
+    while True:
+        page = fetch(current)
+        yield from page.records
+        if current >= page.pages:
+            return
+        current += 1
 
-    def __init__(
-        self, base_url: str, api_key: str, api_secret: str, *, timeout: float = 10.0, **httpx_options: Any
-    ):
-        self._api_key = api_key
-        self._api_secret = api_secret
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, **httpx_options)
+
+class Client(ClientBase[httpx.Client]):
+    """`Client("http://127.0.0.1:8080", api_key, api_secret)`; works against the hosted vendor API too.
+
+    Raises `SiplineError` when the API refuses a call and `SiplineTransportError` when it cannot be
+    reached. With `retries=N`, the queries (never the writes) are tried up to N more times when no
+    answer came back, waiting `retry_backoff` seconds before the first retry and doubling each time.
+    """
+
+    def _open(self, options: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(**options)
 
     def call(self, call: calls.Call[T]) -> T:
-        response = self._http.request(
-            call.method,
-            call.path,
-            json=call.body,
-            headers=calls.signed_headers(self._api_key, self._api_secret),
-        )
-        return calls.answer(call, response.status_code, response.content)
+        for attempt in itertools.count():
+            try:
+                response = self._http.request(**self._request(call))
+            except SEND_ERRORS as exc:
+                time.sleep(self._retry.delay_or_raise(self.base_url, call.idempotent, exc, attempt))
+            else:
+                return calls.answer(call, response.status_code, response.content)
+        raise AssertionError("unreachable")
 
     def sip_add(self, app_id: str, group_name: str, phone_name: str, quantity: int, display_num: str) -> None:
         self.call(calls.sip_add(app_id, group_name, phone_name, quantity, display_num))
@@ -38,13 +55,7 @@ class Client:
         return self.call(calls.sip_query(app_id, current, size))
 
     def iter_phones(self, app_id: str, page_size: int = 100) -> Iterator[Phone]:
-        current = 1
-        while True:
-            page = self.sip_query(app_id, current, page_size)
-            yield from page.records
-            if current >= page.pages:
-                return
-            current += 1
+        return iter_pages(lambda current: self.sip_query(app_id, current, page_size))
 
     def sip_reset(self, app_id: str, account: str) -> str:
         return self.call(calls.sip_reset(app_id, account))

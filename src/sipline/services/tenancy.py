@@ -230,6 +230,25 @@ class TenancyService:
             keys = (await session.scalars(select(Account.api_key).order_by(Account.id))).all()
         return [await self.get_account(key) for key in keys]
 
+    async def list_apps(self, api_key: str | None = None) -> list[AppView]:
+        """Every app, oldest first; with `api_key`, only that account's."""
+        async with self._sessions() as session:
+            statement = select(App, Account.api_key).join(Account, App.account_id == Account.id)
+            if api_key is not None:
+                await _account(session, api_key)
+                statement = statement.where(Account.api_key == api_key)
+            rows = (await session.execute(statement.order_by(App.id))).all()
+        return [
+            AppView(
+                app_id=app.app_id,
+                api_key=key,
+                name=app.name,
+                phone_limit=app.phone_limit,
+                phone_count=app.phone_count,
+            )
+            for app, key in rows
+        ]
+
 
 async def _account(session: AsyncSession, api_key: str) -> Account:
     account = await session.scalar(select(Account).where(Account.api_key == api_key))
