@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
-from sipline.open_files import default_sip_connection_cap
 from sipline.metrics import PlatformMetrics
+from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
@@ -23,8 +23,8 @@ from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
 from sipline.sip.b2bua import CallLimits
-from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.sip.connection_limits import ConnectionLimits
+from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
 from sipline.store.database import create_engine, session_factory
 from sipline.store.migrate import upgrade_to_head

@@ -245,7 +245,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
 
 # Settings whose values may hold secrets (trunk URIs carry passwords): never echoed in an error.
-_SECRET_SETTINGS = {"secret_key", "admin_token", "trunks", "database_url"}
+_SECRET_SETTINGS = {"secret_key", "admin_token", "metrics_token", "trunks", "database_url"}
 
 
 def _shown_input(error: Any) -> str:

@@ -15,10 +15,10 @@ import uvicorn
 from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 from sipline.domain.destination import destination_code
-from sipline.startup import http_socket, sip_listen_errors
 from sipline.http_limits import limit_http_connections
-from sipline.open_files import raise_open_file_limit, somaxconn
 from sipline.logs import log_handler
+from sipline.open_files import raise_open_file_limit, somaxconn
+from sipline.startup import http_socket, sip_listen_errors
 
 log = logging.getLogger("sipline")
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from sipline.client import AsyncClient, CallRecord
 from sipline.domain import calls
-from tests.conftest import HeldPort
 from sipline.store.database import create_engine
 from sipline.store.models import Account, LedgerEntry
+from tests.conftest import HeldPort
 from tests.e2e.conftest import Served
 from tests.e2e.test_registration import phone_state, provision
 from tests.sip.baresip import Baresip, wait_for

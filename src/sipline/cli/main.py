@@ -12,9 +12,9 @@ from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.records import records
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
-from sipline.cli.records import records
 
 
 @click.group()
