@@ -160,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=20_000, help="sendSip to send (default 20,000)")
     parser.add_argument("--rate", type=int, default=50, help="sendSip per second (default 50)")
-    parser.add_argument("--phones", type=int, default=200, help="phones, a multiple of 100 (default 200)")
+    parser.add_argument("--phones", type=int, default=400, help="phones, a multiple of 100 (default 400)")
     parser.add_argument("--warmup", type=int, default=5_000, help="calls before RSS should be flat")
     parser.add_argument("--tolerance-mb", type=float, default=5.0, help="allowed growth after warm-up")
     parser.add_argument(

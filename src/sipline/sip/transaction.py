@@ -419,7 +419,8 @@ class TransactionLayer:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timers.timeout
-        handle = loop.call_later(self.timers.t1, self._retransmit_2xx, tx, key, data, deadline, self.timers.t1)
+        first = self.timers.t1
+        handle = loop.call_later(first, self._retransmit_2xx, tx, key, data, deadline, first)
         self._pending_2xx[key] = (tx, handle)
 
     def _retransmit_2xx(
