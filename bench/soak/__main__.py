@@ -8,6 +8,8 @@ server's VmRSS (from /proc/PID/status); once every record is closed, the growth 
 the verdict against the target: flat within `--tolerance-mb` after `--warmup` calls.
 
 The run is bounded: `--calls` calls at `--rate`, and it stops early once `--max-seconds` have passed.
+A PostgreSQL database must be empty (or hold only data written with the same SIPLINE_SECRET_KEY):
+each run starts with a fresh data directory, so a fresh secret key.
 
 Run: python -m bench.soak [--calls 20000] [--rate 50] [--database-url postgresql://...]
 """
