@@ -274,8 +274,13 @@ async def _settle_all(
             .where(RECORDS.c.voice_id == bindparam("_voice_id"), RECORDS.c.hangup_time.is_(None))
             .values({name: bindparam(name) for name in shape})
         )
-        result = await session.execute(statement, rows)
-        closed += result.rowcount  # type: ignore[attr-defined]
+        # asyncpg counts no rows for an executemany: there every batch of settlements failed and was
+        # retried one by one (a logged traceback each). Row by row in the same transaction instead.
+        if session.get_bind().dialect.supports_sane_multi_rowcount:
+            closed += (await session.execute(statement, rows)).rowcount  # type: ignore[attr-defined]
+        else:
+            for row in rows:
+                closed += (await session.execute(statement, row)).rowcount  # type: ignore[attr-defined]
     if closed != len(settlements):
         if len(settlements) > 1:
             raise _AlreadyClosed  # the one-by-one retry tells which one
