@@ -19,31 +19,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.common import ServedPlatform, free_port, pinned, served_platform, sipp_counter, sipp_users_csv
+from bench.common import (
+    SippPeer,
+    drive,
+    free_port,
+    pinned,
+    register_phones,
+    served_platform,
+    sipp_counter,
+)
 
 HERE = Path(__file__).resolve().parent
-REGISTER = HERE.parent / "sip" / "reg_client_auth.xml"
 PHONES = 1000
 MAX_P99_LATENCY = 0.5  # seconds: beyond it sendSip no longer keeps up with the rate (requests queue)
-CALLEE = "442079460001"
-SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 SIPPY_VENV = Path(
     os.environ.get("SIPLINE_BENCH_SIPPY_VENV", Path.home() / ".cache" / "sipline-bench" / "sippy")
 )
@@ -101,29 +102,6 @@ class Climb:
             self.queue.clear()
 
 
-class SippPeer:
-    """SIPp on CPU 1 running a scenario for exactly `calls` calls; `finish()` returns its final screen."""
-
-    def __init__(self, args: list[str], workdir: Path, timeout: float) -> None:
-        command = [
-            SIPP,
-            *args,
-            "-nostdin",
-            "-buff_size",
-            "4194304",
-            "-timeout",
-            str(int(timeout)),
-            "-timeout_error",
-        ]
-        self.process = subprocess.Popen(
-            pinned(command, "1"), cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-
-    def finish(self) -> str:
-        out, _ = self.process.communicate()
-        return out
-
-
 def retransmissions(screen: str) -> int:
     """Sum of SIPp's Retrans column (messages it re-sent, or got again) over the scenario's message lines."""
     arrow = r"(?:-{10}>|<-{10})"
@@ -138,97 +116,6 @@ def carrier(port: int, calls: int, workdir: Path, seconds: float) -> SippPeer:
 
 
 # -- sipline --------------------------------------------------------------------------------------------
-
-
-def register_phones(platform: ServedPlatform, phones_port: int, workdir: Path) -> None:
-    csv = sipp_users_csv(platform.users, workdir / "users.csv")
-    done = subprocess.run(
-        [SIPP, f"127.0.0.1:{platform.sip_port}", "-sf", str(REGISTER), "-inf", str(csv), "-i", "127.0.0.1",
-         "-p", str(phones_port), "-m", str(len(platform.users)), "-r", "200", "-nostdin", "-timeout", "60",
-         "-timeout_error"],
-        cwd=workdir, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if sipp_counter(done.stdout, "Successful call") != len(platform.users):
-        raise SystemExit("the phones did not all register:\n" + done.stdout[-2000:])
-
-
-class ApiConnection:
-    """One keep-alive HTTP/1.1 connection, written by hand: an HTTP client library costs more CPU per
-    request than the server under test spends, and this client shares its core with SIPp."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, base_url: str) -> ApiConnection:
-        host, port = base_url.removeprefix("http://").split(":")
-        return cls(*await asyncio.open_connection(host, int(port)))
-
-    async def post(self, path: str, body: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
-        payload = json.dumps(body).encode()
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{head}"
-            f"Content-Length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
-        response_head = await self.reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length:\s*(\d+)", response_head).group(1))  # type: ignore[union-attr]
-        answer: dict[str, Any] = json.loads(await self.reader.readexactly(length))
-        return answer
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def drive(
-    platform: ServedPlatform, phones: Iterator[str], rate: int, seconds: float
-) -> tuple[int, int, float, list[float]]:
-    """sendSip at `rate` per second for `seconds`, phones in turn.
-
-    Returns (attempted, accepted, seconds taken to issue them, latencies from each scheduled send).
-    """
-    total = int(rate * seconds)
-    accepted = 0
-    refusals: Counter[str] = Counter()
-    latencies: list[float] = []
-    due: asyncio.Queue[float | None] = asyncio.Queue()
-    connections = [await ApiConnection.open(platform.base_url) for _ in range(32)]
-    loop = asyncio.get_running_loop()
-
-    async def worker(connection: ApiConnection) -> None:
-        nonlocal accepted
-        while (scheduled := await due.get()) is not None:
-            body = {
-                "callee": CALLEE,
-                "displayNum": "1008122211",
-                "account": next(phones),
-                "appId": platform.app_id,
-            }
-            answer = await connection.post("/voice/sendSip", body, platform.headers())
-            latencies.append(loop.time() - scheduled)
-            if answer["status"] == "0":
-                accepted += 1
-            else:
-                refusals[f"{answer['status']} {answer['reason']}"[:48]] += 1
-
-    workers = [asyncio.create_task(worker(connection)) for connection in connections]
-    start = loop.time()
-    for index in range(total):
-        scheduled = start + index / rate
-        delay = scheduled - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        due.put_nowait(scheduled)
-    elapsed = loop.time() - start
-    for _ in workers:
-        due.put_nowait(None)
-    await asyncio.gather(*workers)
-    for connection in connections:
-        connection.close()
-    for reason, count in refusals.most_common(3):
-        print(f"  {count} sendSip refused: {reason}", file=sys.stderr)
-    return total, accepted, elapsed, sorted(latencies)
 
 
 def unfinished_records(data_dir: Path, deadline: float) -> int:

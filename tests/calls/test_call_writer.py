@@ -77,6 +77,7 @@ async def test_a_batch_takes_reservations_in_order_while_the_balance_lasts(
         )
     )
     assert settled == [True, True]
+    assert writer.batches == 2  # settled as one batch (not failed and retried one by one)
     again = await writer.settle(Settlement(records[0], auth.account_id, Decimal("0.10"), ended))
     assert again is False  # closed already: no money moves twice
     async with platform.sessions() as session:

@@ -238,18 +238,29 @@ async def _accept_all(
     return outcomes
 
 
+# The balance statements are built once, with bound parameters: built per call with the amount as a
+# literal, each left a reference cycle (SQLAlchemy's BindParameter of the Money type and its
+# comparator) for the garbage collector, two per call.
+_AMOUNT = bindparam("_amount", type_=ACCOUNTS.c.balance.type)
+_TAKE = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("_account_id"), ACCOUNTS.c.balance >= _AMOUNT)
+    .values(balance=ACCOUNTS.c.balance - _AMOUNT)
+    .returning(ACCOUNTS.c.balance, ACCOUNTS.c.currency, ACCOUNTS.c.quote_exchange)
+)
+_MOVE = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("_account_id"))
+    .values(balance=ACCOUNTS.c.balance + _AMOUNT)  # one bound amount: it takes the Money type
+    .returning(ACCOUNTS.c.balance)
+)
+
+
 async def _take(
     session: AsyncSession, account_id: int, amount: Decimal
 ) -> tuple[Decimal, str, Decimal | None] | None:
     """Take ``amount`` from the balance unless that would leave it below zero; the row after, or None."""
-    row = (
-        await session.execute(
-            update(ACCOUNTS)
-            .where(ACCOUNTS.c.id == account_id, ACCOUNTS.c.balance >= amount)
-            .values(balance=ACCOUNTS.c.balance - amount)
-            .returning(ACCOUNTS.c.balance, ACCOUNTS.c.currency, ACCOUNTS.c.quote_exchange)
-        )
-    ).first()
+    row = (await session.execute(_TAKE, {"_account_id": account_id, "_amount": amount})).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -298,8 +309,13 @@ async def _settle_all(
             .where(RECORDS.c.voice_id == bindparam("_voice_id"), RECORDS.c.hangup_time.is_(None))
             .values({name: bindparam(name) for name in shape})
         )
-        result = await session.execute(statement, rows)
-        closed += result.rowcount  # type: ignore[attr-defined]
+        # asyncpg counts no rows for an executemany: there every batch of settlements failed and was
+        # retried one by one (a logged traceback each). Row by row in the same transaction instead.
+        if session.get_bind().dialect.supports_sane_multi_rowcount:
+            closed += (await session.execute(statement, rows)).rowcount  # type: ignore[attr-defined]
+        else:
+            for row in rows:
+                closed += (await session.execute(statement, row)).rowcount  # type: ignore[attr-defined]
     if closed != len(settlements):
         if len(settlements) > 1:
             raise _AlreadyClosed  # the one-by-one retry tells which one
@@ -315,12 +331,7 @@ async def _settle_all(
         delta = sum((item.reserved - item.cost for item in items), Decimal(0))
         if not any(item.reserved or item.cost for item in items):
             continue
-        final = await session.scalar(
-            update(ACCOUNTS)
-            .where(ACCOUNTS.c.id == account_id)
-            .values(balance=ACCOUNTS.c.balance + delta)  # one bound amount: it takes the Money type
-            .returning(ACCOUNTS.c.balance)
-        )
+        final = await session.scalar(_MOVE, {"_account_id": account_id, "_amount": delta})
         if final is None:  # the account was deleted meanwhile
             continue
         balance = final - delta

@@ -139,6 +139,9 @@ class ClickToCall:
         except Exception:
             log.exception("call %s failed", self.call_id)
             termination = Termination("500", "Server Internal Error")
+        finally:
+            # the hang-up hook is a closure over this call (a cycle): nothing is left to stop
+            self._on_stop = None
         self._end(termination)
 
     def _end(self, termination: Termination) -> None:

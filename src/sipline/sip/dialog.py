@@ -192,6 +192,11 @@ class Dialog:
         self.terminated.set()
         for callback in self.on_terminated:
             callback(self)
+        # Neither runs again. They are closures of the TU (a B2BUA's bridge refers to both legs):
+        # dropping them breaks the cycle between the two dialogs, which would otherwise keep a
+        # whole call in memory until a full collection.
+        self.on_terminated.clear()
+        self.on_request = None
 
     # -- building requests -------------------------------------------------------------
     def new_request(

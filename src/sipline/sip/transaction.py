@@ -135,7 +135,11 @@ class ServerTransaction:
         timers = self.layer.timers
         if status < 200:
             self.state = State.PROCEEDING
-        elif self.is_invite and status < 300:
+            return
+        # A CANCEL only matters while PROCEEDING; the callbacks (closures over this transaction and
+        # the TU's dialog) would otherwise keep a reference cycle alive until a full collection.
+        self._cancel_callbacks.clear()
+        if self.is_invite and status < 300:
             # RFC 6026 Accepted: absorb INVITE retransmissions; the layer retransmits the 2xx
             self.state = State.ACCEPTED
             self._timers.start("L", timers.timeout, self.terminate)
@@ -190,6 +194,7 @@ class ServerTransaction:
         if self.state is not State.TERMINATED:
             self.state = State.TERMINATED
             self._timers.cancel_all()
+            self._cancel_callbacks.clear()  # see respond()
             self.layer.server_terminated(self)
 
 
@@ -288,6 +293,9 @@ class ClientTransaction:
             return
         if self.state in (State.CALLING, State.TRYING, State.PROCEEDING):
             self._timers.cancel_all()
+            # No provisional follows a final: drop the TU's callback, which refers back to whatever
+            # holds this transaction (a reference cycle living until a full collection otherwise).
+            self.on_provisional = None
             if not self._final.done():
                 self._final.set_result(response)
             timers = self.layer.timers
@@ -322,6 +330,7 @@ class ClientTransaction:
         if self.state is not State.TERMINATED:
             self.state = State.TERMINATED
             self._timers.cancel_all()
+            self.on_provisional = None  # see on_response
             if not self._final.done():
                 self._final.set_result(make_response(self.request, 408, "Request Timeout"))
             self.layer.client_terminated(self)
@@ -414,19 +423,26 @@ class TransactionLayer:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timers.timeout
+        first = self.timers.t1
+        handle = loop.call_later(first, self._retransmit_2xx, tx, key, data, deadline, first)
+        self._pending_2xx[key] = (tx, handle)
 
-        def fire(interval: float) -> None:
-            if key not in self._pending_2xx:
-                return
-            if loop.time() >= deadline:
-                del self._pending_2xx[key]
-                return
-            self.counters.retransmissions_out += 1
-            self.transport.send(data, tx.flow)
-            next_interval = min(2 * interval, self.timers.t2)
-            self._pending_2xx[key] = (tx, loop.call_later(next_interval, fire, next_interval))
-
-        self._pending_2xx[key] = (tx, loop.call_later(self.timers.t1, fire, self.timers.t1))
+    def _retransmit_2xx(
+        self, tx: ServerTransaction, key: tuple[str, int], data: bytes, deadline: float, interval: float
+    ) -> None:
+        # A method, not a closure that re-schedules itself: such a closure refers to itself through
+        # its own cell, a cycle that kept the transaction and its messages until a full collection.
+        if key not in self._pending_2xx:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() >= deadline:
+            del self._pending_2xx[key]
+            return
+        self.counters.retransmissions_out += 1
+        self.transport.send(data, tx.flow)
+        next_interval = min(2 * interval, self.timers.t2)
+        handle = loop.call_later(next_interval, self._retransmit_2xx, tx, key, data, deadline, next_interval)
+        self._pending_2xx[key] = (tx, handle)
 
     # -- outgoing ----------------------------------------------------------------------
     def send_request(
