@@ -9,17 +9,21 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sipline.domain import calls, validation
-from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
 
 
-def _not_bool(value: Any) -> Any:
+def _integer(value: Any) -> Any:
     # JSON true/false are not counts, although Python would take them as 1 and 0.
     if isinstance(value, bool):
         raise ValueError("must be an integer")
+    # Integers past 64 bits reach us as floats (orjson); pydantic would refuse them with a message
+    # about parsing strings, rather than with the field's bounds.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
-Int = Annotated[int, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_integer)]
 Name = Annotated[str, AfterValidator(validation.name)]
 NamePrefix = Annotated[str, AfterValidator(lambda value: validation.name(value, minimum=1))]
 DisplayNum = Annotated[str, AfterValidator(validation.display_num)]
@@ -49,7 +53,7 @@ class SipAddRequest(WireModel):
 
 
 class PagedRequest(WireModel):
-    current: Int = Field(1, ge=1, description="Page number, 1-N.")
+    current: Int = Field(1, ge=1, le=MAX_PAGE, description=f"Page number, 1-{MAX_PAGE}.")
     size: Int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Records per page, 1-100.")
 
 
