@@ -9,7 +9,7 @@ from sipline import __version__
 from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
 from sipline.api.openapi import install_openapi
-from sipline.api.routes import admin, calls, phones, records
+from sipline.api.routes import admin, calls, health, phones, records
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -36,6 +36,7 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(calls.router)
     app.include_router(records.router)
     app.include_router(admin.router)
+    app.include_router(health.router_for(platform))
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
     return app
