@@ -23,11 +23,28 @@ def _integer(value: Any) -> Any:
     return value
 
 
+def documented(**keywords: Any) -> Any:
+    """JSON Schema keywords for the OpenAPI document only: the domain rule checks, and names the field."""
+    return Field(json_schema_extra=keywords)
+
+
 Int = Annotated[int, BeforeValidator(_integer)]
-Name = Annotated[str, AfterValidator(validation.name)]
-NamePrefix = Annotated[str, AfterValidator(lambda value: validation.name(value, minimum=1))]
-DisplayNum = Annotated[str, AfterValidator(validation.display_num)]
-Identifier = Annotated[str, AfterValidator(validation.identifier)]
+Name = Annotated[
+    str,
+    AfterValidator(validation.name),
+    documented(minLength=validation.NAME_MIN, maxLength=validation.NAME_MAX),
+]
+NamePrefix = Annotated[
+    str,
+    AfterValidator(lambda value: validation.name(value, minimum=1)),
+    documented(minLength=1, maxLength=validation.NAME_MAX - 2),
+]
+DisplayNum = Annotated[
+    str,
+    AfterValidator(validation.display_num),
+    documented(pattern=f"^[0-9]{{{validation.DISPLAY_NUM_MIN},{validation.DISPLAY_NUM_MAX}}}$"),
+]
+Identifier = Annotated[str, AfterValidator(validation.identifier), documented(minLength=1, maxLength=64)]
 
 
 class WireModel(BaseModel):
@@ -93,14 +110,18 @@ class RecordSipQueryRequest(PagedRequest):
 
 
 class SendSipRequest(WireModel):
-    callee: Annotated[str, AfterValidator(calls.callee)] = Field(
-        description="Number to call, 3-20 digits (international, an optional leading +)."
-    )
+    callee: Annotated[
+        str,
+        AfterValidator(calls.callee),
+        documented(pattern=f"^\\+?[0-9]{{{calls.CALLEE_MIN},{calls.CALLEE_MAX}}}$"),
+    ] = Field(description="Number to call, 3-20 digits (international, an optional leading +).")
     display_num: DisplayNum = Field(
         alias="displayNum", description="Caller ID shown to the callee, 7-13 digits."
     )
     account: Identifier = Field(description="SIP account of the phone that places the call.")
     app_id: Identifier = Field(alias="appId", description="Voice application id of the phone.")
-    called_info: Annotated[str, AfterValidator(calls.called_info)] = Field(
+    called_info: Annotated[
+        str, AfterValidator(calls.called_info), documented(maxLength=calls.CALLED_INFO_MAX)
+    ] = Field(
         "", alias="calledInfo", description="Free text kept with the call record, at most 1000 characters."
     )
