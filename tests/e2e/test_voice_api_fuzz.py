@@ -2,6 +2,7 @@
 voice route, correctly signed, answer in the envelope: never a 5xx and never `-18`."""
 
 import collections
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from tests.conftest import ADMIN_TOKEN
 from tests.e2e.conftest import Served
 
 # Per operation and generation mode: a few hundred requests in all, well under a minute.
-EXAMPLES = 25
+# FUZZ_EXAMPLES=300 explores further (about 5 minutes; the test's timeout must be raised for it).
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 @schemathesis.check
