@@ -1,4 +1,4 @@
-"""Every integer a client sends is bounded: out of range answers `-22` naming the field, never `-18`.
+"""Every integer (and text that a database could refuse) is bounded: `-22` naming the field, never `-18`.
 
 Run on SQLite and PostgreSQL (both overflowed on a page offset past 2^63 before the bounds).
 """
@@ -146,3 +146,18 @@ async def test_top_up_bounded_by_amount_and_by_the_resulting_balance(http: httpx
     assert (over["status"], over["reason"]) == ("-22", "amount would take the balance over 1000000000")
     exact = await admin(http, f"/accounts/{key}/top-up", {"amount": "1"})
     assert exact["data"]["balance"] == "1000000000.0000"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("field", ["sipGroupName", "phoneName"])
+@pytest.mark.parametrize("value", ["a\x00bcd", "abc", "x" * 33])
+async def test_record_filters_are_names(api: Api, field: str, value: str) -> None:
+    # A NUL reached PostgreSQL and answered -18; no phone can have such a name anyway.
+    answer = await api.post("recordSipQuery", {"params": window() | {field: value}})
+    assert answer["status"] == "-22", answer
+    assert str(answer["reason"]).startswith(f"params.{field} must ")
+
+
+async def test_called_info_without_nul(api: Api) -> None:
+    body = {"callee": "442079469005", "displayNum": "1008122211", "account": "1234567890"}
+    answer = await api.post("sendSip", body | {"appId": api.customer.app_id, "calledInfo": "a\x00b"})
+    assert (answer["status"], answer["reason"]) == ("-22", "calledInfo must not contain NUL characters")

@@ -101,8 +101,9 @@ class RecordGroupQueryRequest(PagedRequest):
 
 
 class PhoneWindowParams(WindowParams):
-    sip_group_name: str | None = Field(None, alias="sipGroupName", description="Only this phone group.")
-    phone_name: str | None = Field(None, alias="phoneName", description="Only this phone.")
+    # Names as sipAdd made them: a filter no phone could have is refused (PostgreSQL refuses NUL anyway).
+    sip_group_name: Name | None = Field(None, alias="sipGroupName", description="Only this phone group.")
+    phone_name: Name | None = Field(None, alias="phoneName", description="Only this phone.")
 
 
 class RecordSipQueryRequest(PagedRequest):
