@@ -3,19 +3,22 @@
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from sipline import __version__
 from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
 from sipline.api.observed import ObservedRequests
-from sipline.api.routes import admin, calls, metrics, phones, records
+from sipline.api.openapi import install_openapi
+from sipline.api.routes import admin, calls, health, metrics, phones, records
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
 
 
 def create_app(platform: "Platform") -> FastAPI:
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load their scripts from the platform, not from a CDN.
+    app = FastAPIOffline(
         title="sipline voice API",
         version=__version__,
         description=(
@@ -25,14 +28,17 @@ def create_app(platform: "Platform") -> FastAPI:
         ),
         # OpenTelemetry is not used: FastAPI's own hooks would cost a tenth of sendSip's time.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        swagger_ui_parameters={"validatorUrl": None},  # else Swagger UI asks validator.swagger.io
     )
     app.state.platform = platform
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(phones.router)
     app.include_router(calls.router)
     app.include_router(records.router)
     app.include_router(admin.router)
     app.include_router(metrics.router)
+    app.include_router(health.router_for(platform))
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(

@@ -34,10 +34,9 @@ async def parse_body(request: Request, model: type[M]) -> M:
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` describing `model` as the route's JSON request body."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
-        }
-    }
+    """`openapi_extra` describing `model` as the route's JSON request body.
+
+    Nested models are referenced as components; api/openapi.py moves them there from `$defs`.
+    """
+    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -33,6 +33,8 @@ def describe_validation_error(error: Mapping[str, Any]) -> str:
         return "request body is not valid JSON"
     if kind == "missing":
         return f"{field} is required" if field else "request body is required"
+    if kind == "int_parsing_size":  # more digits than Python converts (4300): beyond every bound
+        return f"{field} is out of range"
     if not field and kind in {"model_attributes_type", "dict_type"}:
         return "request body must be a JSON object (Content-Type: application/json)"
     message = message.removeprefix("Value error, ")

@@ -9,21 +9,42 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sipline.domain import calls, validation
-from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from sipline.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
 
 
-def _not_bool(value: Any) -> Any:
+def _integer(value: Any) -> Any:
     # JSON true/false are not counts, although Python would take them as 1 and 0.
     if isinstance(value, bool):
         raise ValueError("must be an integer")
+    # Integers past 64 bits reach us as floats (orjson); pydantic would refuse them with a message
+    # about parsing strings, rather than with the field's bounds.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
-Int = Annotated[int, BeforeValidator(_not_bool)]
-Name = Annotated[str, AfterValidator(validation.name)]
-NamePrefix = Annotated[str, AfterValidator(lambda value: validation.name(value, minimum=1))]
-DisplayNum = Annotated[str, AfterValidator(validation.display_num)]
-Identifier = Annotated[str, AfterValidator(validation.identifier)]
+def documented(**keywords: Any) -> Any:
+    """JSON Schema keywords for the OpenAPI document only: the domain rule checks, and names the field."""
+    return Field(json_schema_extra=keywords)
+
+
+Int = Annotated[int, BeforeValidator(_integer)]
+Name = Annotated[
+    str,
+    AfterValidator(validation.name),
+    documented(minLength=validation.NAME_MIN, maxLength=validation.NAME_MAX),
+]
+NamePrefix = Annotated[
+    str,
+    AfterValidator(lambda value: validation.name(value, minimum=1)),
+    documented(minLength=1, maxLength=validation.NAME_MAX - 2),
+]
+DisplayNum = Annotated[
+    str,
+    AfterValidator(validation.display_num),
+    documented(pattern=f"^[0-9]{{{validation.DISPLAY_NUM_MIN},{validation.DISPLAY_NUM_MAX}}}$"),
+]
+Identifier = Annotated[str, AfterValidator(validation.identifier), documented(minLength=1, maxLength=64)]
 
 
 class WireModel(BaseModel):
@@ -49,7 +70,7 @@ class SipAddRequest(WireModel):
 
 
 class PagedRequest(WireModel):
-    current: Int = Field(1, ge=1, description="Page number, 1-N.")
+    current: Int = Field(1, ge=1, le=MAX_PAGE, description=f"Page number, 1-{MAX_PAGE}.")
     size: Int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Records per page, 1-100.")
 
 
@@ -80,8 +101,9 @@ class RecordGroupQueryRequest(PagedRequest):
 
 
 class PhoneWindowParams(WindowParams):
-    sip_group_name: str | None = Field(None, alias="sipGroupName", description="Only this phone group.")
-    phone_name: str | None = Field(None, alias="phoneName", description="Only this phone.")
+    # Names as sipAdd made them: a filter no phone could have is refused (PostgreSQL refuses NUL anyway).
+    sip_group_name: Name | None = Field(None, alias="sipGroupName", description="Only this phone group.")
+    phone_name: Name | None = Field(None, alias="phoneName", description="Only this phone.")
 
 
 class RecordSipQueryRequest(PagedRequest):
@@ -89,14 +111,18 @@ class RecordSipQueryRequest(PagedRequest):
 
 
 class SendSipRequest(WireModel):
-    callee: Annotated[str, AfterValidator(calls.callee)] = Field(
-        description="Number to call, 3-20 digits (international, an optional leading +)."
-    )
+    callee: Annotated[
+        str,
+        AfterValidator(calls.callee),
+        documented(pattern=f"^\\+?[0-9]{{{calls.CALLEE_MIN},{calls.CALLEE_MAX}}}$"),
+    ] = Field(description="Number to call, 3-20 digits (international, an optional leading +).")
     display_num: DisplayNum = Field(
         alias="displayNum", description="Caller ID shown to the callee, 7-13 digits."
     )
     account: Identifier = Field(description="SIP account of the phone that places the call.")
     app_id: Identifier = Field(alias="appId", description="Voice application id of the phone.")
-    called_info: Annotated[str, AfterValidator(calls.called_info)] = Field(
+    called_info: Annotated[
+        str, AfterValidator(calls.called_info), documented(maxLength=calls.CALLED_INFO_MAX)
+    ] = Field(
         "", alias="calledInfo", description="Free text kept with the call record, at most 1000 characters."
     )

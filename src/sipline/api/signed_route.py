@@ -6,10 +6,25 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from sipline.api.openapi import SIGNED
 from sipline.services.auth import AuthService, Caller, SignedHeaders
 
 
 class SignedRoute(APIRoute):
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        openapi_extra: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Authentication is not a FastAPI dependency (it would cost more than a sipQuery), so the
+        # operation names the signing headers itself.
+        super().__init__(
+            path, endpoint, openapi_extra={**(openapi_extra or {}), "security": SIGNED}, **kwargs
+        )
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 

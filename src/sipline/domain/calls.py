@@ -25,6 +25,8 @@ def callee(value: str) -> str:
 def called_info(value: str) -> str:
     if len(value) > CALLED_INFO_MAX:
         raise ValueError(f"must be at most {CALLED_INFO_MAX} characters")
+    if "\x00" in value:  # no text column of PostgreSQL can hold it
+        raise ValueError("must not contain NUL characters")
     return value
 
 

@@ -7,6 +7,9 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
+# The highest page number: (MAX_PAGE - 1) * MAX_PAGE_SIZE stays under 2^31, so a row offset fits every
+# database's integers (SQLite and PostgreSQL overflowed on 2^63) with room to spare.
+MAX_PAGE = 10_000_000
 
 
 @dataclass(frozen=True)

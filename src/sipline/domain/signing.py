@@ -16,6 +16,7 @@ def sign_matches(expected: str, given: str) -> bool:
 
 def timestamp_within_window(timestamp: str, now_epoch: float, window_seconds: int) -> bool:
     """True when `timestamp` (epoch seconds, digits only) is at most `window_seconds` from now."""
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # isascii: str.isdigit() also takes digits such as "²" that int() refuses.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
     return abs(int(timestamp) - now_epoch) <= window_seconds

@@ -17,6 +17,10 @@ def parse_instant(value: str, field: str) -> datetime:
         raise parameter_error(f"{field} must be an ISO 8601 time such as 2022-01-01T00:00:00+08:00") from None
     if parsed.tzinfo is None:
         raise parameter_error(f"{field} must include a UTC offset, e.g. 2022-01-01T00:00:00+08:00")
+    try:
+        parsed.astimezone(UTC)  # stored and compared in UTC: 9999-12-31T23:00:00-08:00 has no UTC time
+    except OverflowError:
+        raise parameter_error(f"{field} is out of range: its UTC time is not within years 1-9999") from None
     return parsed
 
 

@@ -18,6 +18,9 @@ R = TypeVar("R")
 NAME_MIN, NAME_MAX = 4, 32
 QUANTITY_MIN, QUANTITY_MAX = 1, 50
 DISPLAY_NUM_MIN, DISPLAY_NUM_MAX = 7, 13
+PHONE_LIMIT_MIN, PHONE_LIMIT_MAX = 1, 1_000_000
+# The largest amount, and the largest balance: stored as 1/10,000 units it stays far inside 64 bits.
+MONEY_MAX = Decimal(1_000_000_000)
 CURRENCY_CODES = frozenset({"USD", "EUR", "CNY", "GBP", "JPY", "HKD", "SGD", "INR", "BRL", "MXN", "IDR"})
 
 
@@ -85,7 +88,16 @@ def money(value: str | int | Decimal, *, positive: bool = False) -> Decimal:
         raise ValueError("must be greater than 0")
     if amount < 0:
         raise ValueError("must not be negative")
+    if amount > MONEY_MAX:
+        raise ValueError(f"must be at most {MONEY_MAX}")
     return amount
+
+
+def phone_limit(value: int) -> int:
+    """Phones an app may hold."""
+    if not PHONE_LIMIT_MIN <= value <= PHONE_LIMIT_MAX:
+        raise ValueError(f"must be {PHONE_LIMIT_MIN}-{PHONE_LIMIT_MAX}")
+    return value
 
 
 def currency(value: str) -> str:

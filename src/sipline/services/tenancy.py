@@ -157,8 +157,7 @@ class TenancyService:
         self, api_key: str, *, name: str = "", phone_limit: int | None = None, app_id: str | None = None
     ) -> AppView:
         limit = self._default_phone_limit if phone_limit is None else phone_limit
-        if limit < 1:
-            raise parameter_error("phoneLimit must be at least 1")
+        limit = validation.check(validation.phone_limit, limit, "phoneLimit")
         async with self._changing() as session:
             account = await _account(session, api_key)
             if app_id is None:
@@ -191,11 +190,12 @@ class TenancyService:
             # Atomic in SQL, so that a top-up racing a call's debit loses neither.
             new_balance = await session.scalar(
                 update(Account)
-                .where(Account.id == account.id)
+                .where(Account.id == account.id, Account.balance <= validation.MONEY_MAX - amount)
                 .values(balance=Account.balance + amount)
                 .returning(Account.balance)
             )
-            assert new_balance is not None
+            if new_balance is None:
+                raise parameter_error(f"amount would take the balance over {validation.MONEY_MAX}")
             session.add(
                 LedgerEntry(
                     account_id=account.id,

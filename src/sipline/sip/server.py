@@ -110,6 +110,10 @@ class SipServer:
     def port(self) -> int:
         return self.transport.port
 
+    def listening(self) -> dict[str, bool]:
+        """Each transport (udp, tcp, tls when configured): is it listening?"""
+        return self.transport.listening()
+
     async def start(self) -> None:
         await self.transport.start()
         self._purger = asyncio.create_task(self._purge_loop())

@@ -211,6 +211,14 @@ class SipTransportLayer:
     def port(self) -> int:
         return self.local_addr[1]
 
+    def listening(self) -> dict[str, bool]:
+        """Whether each configured transport's socket is open (for the readiness probe)."""
+        state = {"udp": self._udp is not None and not self._udp.is_closing()}
+        names = ["tcp", "tls"] if self.ssl_context is not None else ["tcp"]
+        for index, name in enumerate(names):
+            state[name] = index < len(self._servers) and self._servers[index].is_serving()
+        return state
+
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from pydantic import Field
 from sipline.api.envelope import JsonResponse, success
 from sipline.api.responses import Envelope
 from sipline.api.schemas import WireModel
+from sipline.domain import validation
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
 from sipline.services.tenancy import TenancyService
@@ -53,7 +54,9 @@ class NewAppRequest(WireModel):
     api_key: str = Field(alias="apiKey")
     app_id: str | None = Field(None, alias="appId", description="Keep this appId (default: generated).")
     name: str = Field("", max_length=128)
-    phone_limit: int | None = Field(None, alias="phoneLimit", ge=1)
+    phone_limit: int | None = Field(
+        None, alias="phoneLimit", ge=validation.PHONE_LIMIT_MIN, le=validation.PHONE_LIMIT_MAX
+    )
 
 
 class AllowListRequest(WireModel):
