@@ -313,10 +313,8 @@ async def test_server_killed_mid_call_hangs_both_legs_up_at_restart_and_charges_
     # over TCP the phone's connection dies with the server: the BYE goes over a new one to its Contact
     async with desk_running(tmp_path, database_url, phone_transport=phone_transport) as made:
         assert made.phone is not None
-        trace = tmp_path / "carrier_messages.log"
-        carrier = await made.carrier(
-            HERE / "carrier_wait_bye.xml", tmp_path, "-trace_msg", "-message_file", str(trace)
-        )
+        trace = made.carrier_messages(tmp_path)  # -trace_msg: the carrier's messages with their times
+        carrier = await made.carrier(HERE / "carrier_wait_bye.xml", tmp_path)
         voice_id = await made.call()
         await made.answered(voice_id)
         await asyncio.sleep(3.5 * HEARTBEAT)  # talk a few heartbeats
