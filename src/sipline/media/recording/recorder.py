@@ -11,6 +11,8 @@ right place (a file's holes read as zeros) and duplicates overwrite the same sam
   wall clock expects it (a sender that restarted its clock, a hostile jump), re-anchors by wall
   clock; nothing is ever placed past ``max_duration_seconds``.
 
+Recordings are 8 kHz (G.711), or 16 kHz when the call's first audio is G.722.
+
 ``audio()`` is on the relay's hot path: it decodes and keeps the PCM in memory; ``flush()`` (the
 relay calls it about once a second) writes it with ``os.pwrite`` at its offsets. A write error
 (disk full, quota, I/O) ends the recording, not the call: logged once, ``on_failure`` told once,
@@ -23,17 +25,33 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from sipline.media.port import Leg, RawRecording
 from sipline.media.recording.layout import raw_recording, recording_directory, write_metadata
-from sipline.media.recording.pcm import SAMPLE_WIDTH, Decoder, pcma_to_pcm, pcmu_to_pcm
+from sipline.media.recording.pcm import (
+    SAMPLE_WIDTH,
+    Decoder,
+    G722Decoder,
+    doubled,
+    pcma_to_pcm,
+    pcmu_to_pcm,
+)
 
 log = logging.getLogger("sipline.media.recording")
 
-SAMPLE_RATE = 8000  # G.711
-_DECODERS: dict[str, Decoder] = {"PCMU": pcmu_to_pcm, "PCMA": pcma_to_pcm}
+# PCMU, PCMA and G722 all run their RTP clock at 8 kHz (G.722's, though it samples at 16 kHz, by
+# RFC 3551), so positions are kept in those units and scaled to the recording's sample rate.
+RTP_CLOCK_RATE = 8000
+NARROWBAND = 8000  # a G.711 call's recording
+WIDEBAND = 16000  # a G.722 call's recording
+_NARROWBAND_G711: dict[str, Decoder] = {"PCMU": pcmu_to_pcm, "PCMA": pcma_to_pcm}
+_WIDEBAND_G711: dict[str, Decoder] = {
+    "PCMU": lambda payload: doubled(pcmu_to_pcm(payload)),
+    "PCMA": lambda payload: doubled(pcma_to_pcm(payload)),
+}
 _WRAP = 1 << 32
 _HALF_WRAP = 1 << 31
 # Audio held between flushes is about a second; a peer scattering packets over the whole skew
@@ -96,13 +114,22 @@ def _signed(delta: int) -> int:
 class _Channel:
     """One channel's file and the PCM placed since the last flush (byte offset -> samples)."""
 
-    __slots__ = ("fd", "path", "pending", "pending_bytes")
+    __slots__ = ("fd", "g722", "g722_ssrc", "path", "pending", "pending_bytes", "track")
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.track = _Track()
         self.fd: int | None = None  # opened at the first write: a silent leg leaves no file
         self.pending: dict[int, bytes] = {}
         self.pending_bytes = 0
+        self.g722: G722Decoder | None = None
+        self.g722_ssrc = -1
+
+    def g722_decoder(self, ssrc: int, sample_rate: int) -> G722Decoder:
+        """The leg's G.722 decoder, new for a new stream (its adaptive state is the stream's)."""
+        if self.g722 is None or ssrc != self.g722_ssrc:
+            self.g722, self.g722_ssrc = G722Decoder(sample_rate), ssrc
+        return self.g722
 
     def write_pending(self) -> None:
         """Writes what is pending, contiguous runs as one ``pwrite``; raises ``OSError``."""
@@ -143,7 +170,11 @@ class _Channel:
 
 
 class Recorder:
-    """Records one call's two legs into ``spool/<recording_id>/`` (``recording_id`` a UUID)."""
+    """Records one call's two legs into ``spool/<recording_id>/`` (``recording_id`` a UUID).
+
+    The recording's sample rate is 8 kHz, or 16 kHz when its first audio is G.722 (a G.711 leg in
+    such a call is doubled up to 16 kHz, a G.722 leg in a G.711 call decoded at 8 kHz).
+    """
 
     def __init__(
         self,
@@ -157,18 +188,18 @@ class Recorder:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._raw = raw_recording(
-            recording_directory(spool, recording_id), recording_id, SAMPLE_RATE, started_at
+            recording_directory(spool, recording_id), recording_id, NARROWBAND, started_at
         )
         self._on_failure = on_failure
         self._clock = clock
         self._started = clock()
-        self._max_samples = int(max(0.0, max_duration_seconds) * SAMPLE_RATE)
-        self._max_skew = int(max(0.0, max_skew_seconds) * SAMPLE_RATE)
-        self._tracks = {Leg.AGENT: _Track(), Leg.CALLEE: _Track()}
+        self._max_position = int(max(0.0, max_duration_seconds) * RTP_CLOCK_RATE)
+        self._max_skew = int(max(0.0, max_skew_seconds) * RTP_CLOCK_RATE)
         self._channels = {Leg.AGENT: _Channel(self._raw.left), Leg.CALLEE: _Channel(self._raw.right)}
-        self._stopped = False
-        self._closed = False
-        self._failed = False
+        self._g711 = _NARROWBAND_G711
+        self._unit = SAMPLE_WIDTH  # bytes per RTP clock tick in the files
+        self._rate_chosen = False
+        self._stopped = self._closed = self._failed = False
         try:
             self._raw.directory.mkdir(parents=True, exist_ok=True)
             write_metadata(self._raw)
@@ -180,26 +211,37 @@ class Recorder:
         """Recording stopped early on a write error (the call itself goes on)."""
         return self._failed
 
+    @property
+    def sample_rate(self) -> int:
+        return self._raw.sample_rate
+
     def audio(self, leg: Leg, codec: str, ssrc: int, timestamp: int, payload: bytes) -> None:
-        """One RTP payload (codec "PCMU"/"PCMA"), placed by its RTP timestamp."""
+        """One RTP payload (codec "PCMU", "PCMA" or "G722"), placed by its RTP timestamp."""
         if self._stopped:
             return
-        decode = _DECODERS.get(codec)
-        if decode is None:  # other codecs are relayed, not recorded
-            return
-        expected = int((self._clock() - self._started) * SAMPLE_RATE)
-        position = self._tracks[leg].place(ssrc, timestamp, expected, self._max_skew)
+        channel = self._channels[leg]
+        decode = self._g711.get(codec)
+        if decode is None:
+            if codec != "G722":  # other codecs are relayed, not recorded
+                return
+            if not self._rate_chosen and not self._choose_rate(WIDEBAND):
+                return
+            decode = channel.g722_decoder(ssrc, self._raw.sample_rate)
+        elif not self._rate_chosen:
+            self._rate_chosen = True  # G.711 first: the 8 kHz the metadata already says
+        expected = int((self._clock() - self._started) * RTP_CLOCK_RATE)
+        position = channel.track.place(ssrc, timestamp, expected, self._max_skew)
         pcm = decode(payload)
+        unit = self._unit
         if position < 0:  # a late packet from before the anchor reached the recording's start
-            pcm = pcm[-position * SAMPLE_WIDTH :]
+            pcm = pcm[-position * unit :]
             position = 0
-        room = self._max_samples - position
+        room = (self._max_position - position) * unit
         if room <= 0 or not pcm:
             return
-        if len(pcm) > room * SAMPLE_WIDTH:
-            pcm = pcm[: room * SAMPLE_WIDTH]
-        channel = self._channels[leg]
-        channel.pending[position * SAMPLE_WIDTH] = pcm
+        if len(pcm) > room:
+            pcm = pcm[:room]
+        channel.pending[position * unit] = pcm
         channel.pending_bytes += len(pcm)
         if channel.pending_bytes > _MAX_PENDING_BYTES:
             self._write(channel)
@@ -222,6 +264,20 @@ class Recorder:
                 channel.pending.clear()
                 channel.close()
         return self._raw
+
+    def _choose_rate(self, sample_rate: int) -> bool:
+        """The first audio sets the sample rate (before anything is placed); False if stopped."""
+        self._rate_chosen = True
+        if sample_rate == self._raw.sample_rate:
+            return True
+        self._raw = replace(self._raw, sample_rate=sample_rate)
+        self._unit = SAMPLE_WIDTH * sample_rate // RTP_CLOCK_RATE
+        self._g711 = _WIDEBAND_G711
+        try:
+            write_metadata(self._raw)
+        except OSError as exc:
+            self._fail(f"recording could not start: {exc.strerror or exc}")
+        return not self._stopped
 
     def _write(self, channel: _Channel) -> None:
         try:
