@@ -140,16 +140,15 @@ class _Channel:
         self.pending_bytes = 0
         if self.fd is None:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        run_start, run = runs[0][0], [runs[0][1]]
-        run_end = run_start + len(runs[0][1])
+        run_start, run = runs[0][0], bytearray(runs[0][1])
         for offset, pcm in runs[1:]:
-            if offset == run_end:
-                run.append(pcm)
-            else:  # a gap (silence), or an unaligned overlap the later write settles
-                self._write_all(run_start, b"".join(run))
-                run_start, run = offset, [pcm]
-            run_end = offset + len(pcm)
-        self._write_all(run_start, b"".join(run))
+            if offset > run_start + len(run):  # a gap: silence, left as a hole in the file
+                self._write_all(run_start, bytes(run))
+                run_start, run = offset, bytearray(pcm)
+            else:  # contiguous, or overlapping (packets of unequal length): the later offset wins
+                at = offset - run_start
+                run[at : at + len(pcm)] = pcm
+        self._write_all(run_start, bytes(run))
 
     def _write_all(self, offset: int, data: bytes) -> None:
         assert self.fd is not None
@@ -229,7 +228,7 @@ class Recorder:
             decode = channel.g722_decoder(ssrc, self._raw.sample_rate)
         elif not self._rate_chosen:
             self._rate_chosen = True  # G.711 first: the 8 kHz the metadata already says
-        expected = int((self._clock() - self._started) * RTP_CLOCK_RATE)
+        expected = round((self._clock() - self._started) * RTP_CLOCK_RATE)
         position = channel.track.place(ssrc, timestamp, expected, self._max_skew)
         pcm = decode(payload)
         unit = self._unit
@@ -241,7 +240,11 @@ class Recorder:
             return
         if len(pcm) > room:
             pcm = pcm[:room]
-        channel.pending[position * unit] = pcm
+        offset = position * unit
+        earlier = channel.pending.get(offset)
+        if earlier is not None and len(earlier) > len(pcm):  # a shorter packet where a longer one was
+            pcm += earlier[len(pcm) :]
+        channel.pending[offset] = pcm
         channel.pending_bytes += len(pcm)
         if channel.pending_bytes > _MAX_PENDING_BYTES:
             self._write(channel)
