@@ -22,6 +22,7 @@ from sipline.media.recording.pcm import SAMPLE_WIDTH, interleave
 
 CHUNK_SECONDS = 10
 BIT_RATES_KBPS = range(8, 161)  # what MPEG-2 and 2.5 layer III offer at 8 and 16 kHz
+EMPTY_FRAMES = 576  # one mp3 frame at 8 and 16 kHz
 LAME_QUALITY = 5  # lame's -q: 2 best, 7 fast; 5 is its default trade-off
 
 
@@ -34,7 +35,8 @@ class EncodedRecording:
 def encode_mp3(raw: RawRecording, destination: Path, *, bitrate_kbps: int = 32) -> EncodedRecording:
     """Encodes ``raw`` (agent left, callee right) to ``destination``, replacing it atomically.
 
-    A missing channel file, or the shorter channel's end, is silence. Raises ``ValueError`` for
+    A missing channel file, or the shorter channel's end, is silence (a recording without any
+    audio is a valid mp3 of one frame of silence, ``duration_seconds`` 0). Raises ``ValueError`` for
     a bit rate outside 8-160 kbit/s, ``OSError`` when a file cannot be read or written (nothing is
     left at ``destination`` then).
     """
@@ -52,6 +54,8 @@ def encode_mp3(raw: RawRecording, destination: Path, *, bitrate_kbps: int = 32) 
             size = min(chunk_bytes, frames * SAMPLE_WIDTH - offset)
             stereo = interleave(_read(left, size), _read(right, size))
             mp3.write(encoder.encode(stereo))
+        if not frames:  # no audio at all: still a valid mp3, a moment of silence
+            mp3.write(encoder.encode(bytes(EMPTY_FRAMES * 2 * SAMPLE_WIDTH)))
         mp3.write(encoder.flush())
     return EncodedRecording(duration_seconds=frames / raw.sample_rate, size_bytes=destination.stat().st_size)
 
