@@ -15,6 +15,7 @@ from sipline.media.recording.recorder import Recorder
 
 PACKET_SECONDS = 0.02
 PACKET_TICKS = 160
+STARTED_AT = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -31,12 +32,17 @@ class Rig:
     clock: Clock
     failures: list[str] = field(default_factory=list)
 
-    def recorder(self, **options: float) -> Recorder:
+    def recorder(
+        self,
+        recording_id: str | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        **options: float,
+    ) -> Recorder:
         return Recorder(
             self.spool,
-            str(uuid.uuid4()),
-            started_at=datetime(2026, 12, 2, 1, 0, tzinfo=UTC),
-            on_failure=self.failures.append,
+            str(uuid.uuid4()) if recording_id is None else recording_id,
+            started_at=STARTED_AT,
+            on_failure=on_failure or self.failures.append,
             clock=self.clock,
             **options,
         )
