@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop
+    import audioop as audioop  # re-exported: the one import of it that works on every Python
 
 import G722
 
