@@ -88,12 +88,19 @@ def test_a_new_ssrc_is_placed_by_the_wall_clock(rig: Rig) -> None:
     rig.send(recorder, Leg.AGENT, "PCMU", first, ssrc=1, first_timestamp=1000)
     rig.clock.now += 0.4  # the sender restarts 20 packets later with a new stream, new clock base
     rig.send(recorder, Leg.AGENT, "PCMU", second, ssrc=2, first_timestamp=3_000_000_000)
+    rig.clock.now += 0.005  # then, with some jitter, a straggler of the old stream (its packet 28)
+    recorder.audio(Leg.AGENT, "PCMU", 1, 1000 + 28 * 160, b"\x55" * 160)
+    rig.clock.now += 0.02  # and the new stream's next packet
+    recorder.audio(Leg.AGENT, "PCMU", 2, 3_000_000_000 + 30 * 160, b"\x66" * 160)
     written = packets_in(recorder.close().left)
 
-    assert written[:30] == [pcm_of(p) for p in first]
+    assert written[:28] == [pcm_of(p) for p in first[:28]]
+    assert written[28] == pcm_of(b"\x55" * 160)  # the straggler went to its own stream's place
+    assert written[29] == pcm_of(first[29])
     # packet 29 arrived at 0.58 s, the new stream at 0.98 s: after 0.4 s of silence
     assert written[30:49] == [SILENCE] * 19
     assert written[49:79] == [pcm_of(p) for p in second]
+    assert written[79:] == [pcm_of(b"\x66" * 160)]  # the new stream did not move either
 
 
 def test_a_hostile_timestamp_jump_is_neither_a_huge_file_nor_shifts_the_stream(rig: Rig) -> None:
@@ -103,7 +110,9 @@ def test_a_hostile_timestamp_jump_is_neither_a_huge_file_nor_shifts_the_stream(r
     rig.clock.now += PACKET_SECONDS
     recorder.audio(Leg.AGENT, "PCMU", 0x1234, 5000 + 2**31 - 1, b"\x22" * 160)  # 3 days ahead
     recorder.audio(Leg.AGENT, "PCMU", 0x1234, 5000 - 10**9, b"\x22" * 160)  # and behind
-    rig.send(recorder, Leg.AGENT, "PCMU", payloads[25:], first_timestamp=5000 + 25 * 160)
+    resumed = rig.clock.now + 0.007  # 7 ms of jitter: re-anchoring by the clock would show
+    arrival = lambda i: resumed + i * PACKET_SECONDS  # noqa: E731
+    rig.send(recorder, Leg.AGENT, "PCMU", payloads[25:], first_timestamp=5000 + 25 * 160, at=arrival)
     raw = recorder.close()
 
     written = packets_in(raw.left)

@@ -59,50 +59,60 @@ _HALF_WRAP = 1 << 31
 _MAX_PENDING_BYTES = 1 << 20
 
 
-class _Track:
-    """Where one leg's RTP timestamps land in its channel (as sample positions)."""
+class _Anchor:
+    """One stream's mapping of RTP timestamps to sample positions (in RTP clock ticks)."""
 
-    __slots__ = ("previous", "reference_position", "reference_timestamp", "ssrc")
+    __slots__ = ("confirmed", "position", "ssrc", "timestamp")
 
-    def __init__(self) -> None:
-        self.ssrc: int | None = None
-        # The packet placed furthest so far: later ones are placed by their signed distance from
-        # it, which keeps the distance small however often the 32-bit timestamp wraps.
-        self.reference_timestamp = 0
-        self.reference_position = 0
-        # The anchoring before the last re-anchoring, so that one stray packet (a hostile
-        # timestamp, a straggler of the old SSRC) does not move the rest of the stream.
-        self.previous: tuple[int, int, int] | None = None
+    def __init__(self, ssrc: int, timestamp: int, position: int) -> None:
+        self.ssrc = ssrc
+        # The packet placed furthest so far: others are placed by their signed distance from it,
+        # which keeps the distance small however often the 32-bit timestamp wraps.
+        self.timestamp = timestamp
+        self.position = position
+        self.confirmed = False  # a second packet fitted it: a stream, not one stray packet
 
-    def place(self, ssrc: int, timestamp: int, expected: int, max_skew: int) -> int:
-        if ssrc == self.ssrc:
-            position = self._position(timestamp)
-            if abs(position - expected) <= max_skew:
-                return self._advance(timestamp, position)
-        if self.previous is not None and self.previous[0] == ssrc:
-            _, previous_timestamp, previous_position = self.previous
-            position = previous_position + _signed(timestamp - previous_timestamp)
-            if abs(position - expected) <= max_skew:
-                self._swap_back()
-                return self._advance(timestamp, position)
-        if self.ssrc is not None:
-            self.previous = (self.ssrc, self.reference_timestamp, self.reference_position)
-        self.ssrc, self.reference_timestamp, self.reference_position = ssrc, timestamp, expected
-        return expected
-
-    def _position(self, timestamp: int) -> int:
-        return self.reference_position + _signed(timestamp - self.reference_timestamp)
-
-    def _advance(self, timestamp: int, position: int) -> int:
-        if position > self.reference_position:
-            self.reference_timestamp, self.reference_position = timestamp, position
+    def place(self, timestamp: int, expected: int, max_skew: int) -> int | None:
+        """The packet's position, or None when it is implausibly far from the wall clock's."""
+        position = self.position + _signed(timestamp - self.timestamp)
+        if abs(position - expected) > max_skew:
+            return None
+        self.confirmed = True
+        if position > self.position:
+            self.timestamp, self.position = timestamp, position
         return position
 
-    def _swap_back(self) -> None:
-        assert self.previous is not None and self.ssrc is not None
-        current = (self.ssrc, self.reference_timestamp, self.reference_position)
-        self.ssrc, self.reference_timestamp, self.reference_position = self.previous
-        self.previous = current
+
+class _Track:
+    """Where one leg's packets land in its channel.
+
+    Besides the current anchoring it keeps the last confirmed one before it, so that a stray
+    packet (a hostile timestamp, a straggler of the previous SSRC) neither moves the stream nor
+    is placed by a wrong anchoring.
+    """
+
+    __slots__ = ("current", "previous")
+
+    def __init__(self) -> None:
+        self.current: _Anchor | None = None
+        self.previous: _Anchor | None = None
+
+    def place(self, ssrc: int, timestamp: int, expected: int, max_skew: int) -> int:
+        current = self.current
+        if current is not None and current.ssrc == ssrc:
+            position = current.place(timestamp, expected, max_skew)
+            if position is not None:
+                return position
+        previous = self.previous
+        if previous is not None and previous.ssrc == ssrc:
+            position = previous.place(timestamp, expected, max_skew)
+            if position is not None:
+                self.current, self.previous = previous, current
+                return position
+        if current is not None and current.confirmed:
+            self.previous = current
+        self.current = _Anchor(ssrc, timestamp, expected)  # re-anchored by the wall clock
+        return expected
 
 
 def _signed(delta: int) -> int:
