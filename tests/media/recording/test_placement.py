@@ -159,7 +159,8 @@ def test_codecs_it_cannot_decode_are_not_recorded(rig: Rig) -> None:
     assert not raw.left.exists() and raw.sample_rate == 8000
 
 
-def test_pcma_is_decoded_as_a_law(rig: Rig) -> None:
+def test_pcma_is_decoded_as_a_law_whatever_the_case_of_its_name(rig: Rig) -> None:
     recorder = rig.recorder()
     recorder.audio(Leg.CALLEE, "PCMA", 9, 0, b"\xd5\x2a" * 80)
-    assert recorder.close().right.read_bytes() == audioop.alaw2lin(b"\xd5\x2a" * 80, 2)
+    recorder.audio(Leg.CALLEE, "pcma", 9, 160, b"\xd5\x2a" * 80)
+    assert recorder.close().right.read_bytes() == audioop.alaw2lin(b"\xd5\x2a" * 160, 2)

@@ -9,7 +9,8 @@ right place (a file's holes read as zeros) and duplicates overwrite the same sam
   anchoring packet's (mod 2**32, so timestamps wrap);
 - a new SSRC, or a timestamp that puts a packet further than ``max_skew_seconds`` from where the
   wall clock expects it (a sender that restarted its clock, a hostile jump), re-anchors by wall
-  clock; nothing is ever placed past ``max_duration_seconds``.
+  clock; the last confirmed anchoring is kept, so one stray packet does not move the stream;
+- nothing is ever placed past ``max_duration_seconds`` (no huge sparse file from a timestamp).
 
 Recordings are 8 kHz (G.711), or 16 kHz when the call's first audio is G.722.
 
@@ -230,6 +231,9 @@ class Recorder:
             return
         channel = self._channels[leg]
         decode = self._g711.get(codec)
+        if decode is None:
+            codec = codec.upper()  # SDP's encoding names are case-insensitive
+            decode = self._g711.get(codec)
         if decode is None:
             if codec != "G722":  # other codecs are relayed, not recorded
                 return
