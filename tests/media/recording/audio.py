@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 import struct
 import subprocess
 import wave
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipline.media.recording.pcm import audioop
+from tests.peers import require
 
 PACKET_SAMPLES = 160  # 20 ms at 8 kHz
 
@@ -47,9 +47,7 @@ def g722_packets(pcm16k: bytes, workdir: Path) -> list[bytes]:
 
 
 def ffmpeg() -> str:
-    path = shutil.which("ffmpeg")
-    assert path, "ffmpeg (Debian package) is needed"
-    return path
+    return require("ffmpeg")
 
 
 @dataclass(frozen=True)
@@ -65,8 +63,7 @@ class Decoded:
 
 def decode_mp3(mp3: Path) -> Decoded:
     """The mp3 decoded by mpg123 (not by anything of ours) into its two channels."""
-    mpg123 = shutil.which("mpg123")
-    assert mpg123, "mpg123 (Debian package) is needed"
+    mpg123 = require("mpg123")
     out = mp3.with_suffix(".wav")
     subprocess.run([mpg123, "-q", "-w", str(out), str(mp3)], check=True, timeout=60)
     with wave.open(str(out)) as wav:
