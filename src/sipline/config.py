@@ -168,7 +168,8 @@ class Settings(BaseSettings):
         description="Seconds between writes that answered calls are up (a crash charges up to the last one).",
     )
     recording_dir: Path | None = Field(
-        None, description="Recordings (mp3s in dated folders, the spool of calls in progress); default data_dir/recordings."
+        None,
+        description="mp3s in dated folders, and spool/ for calls in progress; default data_dir/recordings.",
     )
     recording_retention_days: int = Field(
         180, ge=0, le=36_500, description="Recordings older than this are deleted (0: kept forever)."

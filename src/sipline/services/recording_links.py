@@ -54,7 +54,9 @@ class RecordingLinks:
         """A link to the caller's recording, valid for the configured time; ApiError when there is
         no file to give (the reason says why)."""
         if not RECORDING_ID.fullmatch(recording_id):
-            raise parameter_error("recordingFileId must be the id a call record shows (at most 64 characters)")
+            raise parameter_error(
+                "recordingFileId must be the id a call record shows (at most 64 characters)"
+            )
         async with self._sessions() as session:
             record = await session.scalar(
                 select(CallRecord).where(
@@ -78,7 +80,9 @@ class RecordingLinks:
         ):
             raise ApiError(Status.AUTH_FAILED, "the recording link is not valid or has expired", 403)
         async with self._sessions() as session:
-            record = await session.scalar(select(CallRecord).where(CallRecord.recording_file_id == recording_id))
+            record = await session.scalar(
+                select(CallRecord).where(CallRecord.recording_file_id == recording_id)
+            )
         if record is None:
             raise ApiError(Status.PARAMETER_ERROR, "the recording no longer exists", 404)
         try:

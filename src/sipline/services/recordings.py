@@ -84,7 +84,9 @@ class RecordingService:
             recording_started_at=raw.started_at,
         )
         if not found:
-            log.warning("recording %s finished for an unknown call %s; left in the spool", raw.recording_id, voice_id)
+            log.warning(
+                "recording %s finished for an unknown call %s; left in the spool", raw.recording_id, voice_id
+            )
             return
         await self._encode(raw)
 
@@ -148,11 +150,11 @@ class RecordingService:
                 log.exception("the recording retention sweep failed")
             await asyncio.sleep(sweep_interval)
 
-    async def drain(self, timeout: float) -> None:
-        """Wait up to ``timeout`` s for the encodings in progress (the node is stopping); what is
+    async def drain(self, grace: float) -> None:
+        """Wait up to ``grace`` s for the encodings in progress (the node is stopping); what is
         not done stays in the spool for the next start."""
         if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=timeout)
+            await asyncio.wait(set(self._in_flight), timeout=grace)
 
     async def _encode(self, raw: RawRecording) -> bool:
         task = asyncio.create_task(self._encode_now(raw))

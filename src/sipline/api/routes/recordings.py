@@ -41,7 +41,11 @@ _ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": RECO
     summary="A signed, expiring URL streaming a call's recording (mp3)",
     openapi_extra={
         "parameters": [
-            _query("recordingFileId", _ID_SCHEMA, "recordingFileId (recordSip) or voiceFileId (recordGroupQuery)."),
+            _query(
+                "recordingFileId",
+                _ID_SCHEMA,
+                "recordingFileId (recordSip) or voiceFileId (recordGroupQuery).",
+            ),
             _query(
                 "sourceType",
                 {"type": "string", "enum": list(SOURCE_TYPES), "default": "sip"},
