@@ -70,15 +70,17 @@ async def get_recording_file_url(request: Request) -> JsonResponse:
     return success({"url": str(url), "expireTime": link.expires * 1000})
 
 
-@files.api_route(
-    "/recordings/{recording_id}.mp3",
-    methods=["GET", "HEAD"],
+RECORDING_FILE = "/recordings/{recording_id}.mp3"
+
+
+@files.get(
+    RECORDING_FILE,
     name="recording_file",
     response_class=FileResponse,
     summary="The mp3 of a recording, through a link from getRecordingFileUrl",
     description=(
         "Unauthenticated: the link's signature is the proof. Streams audio/mpeg and honours Range "
-        "(206 with Content-Range), so an audio player can seek. 403 for a link that is tampered with "
+        "(206 with Content-Range), so an audio player can seek; HEAD answers the headers alone. 403 for a link that is tampered with "
         "or has expired; 410 once the recording was deleted (retention)."
     ),
     responses={
@@ -107,3 +109,7 @@ async def recording_file(
         content_disposition_type="inline",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+# HEAD as well (players probe the size first); one operation in the document, with GET's id.
+files.add_api_route(RECORDING_FILE, recording_file, methods=["HEAD"], include_in_schema=False)
