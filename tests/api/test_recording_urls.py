@@ -37,7 +37,7 @@ async def recording(platform: Platform, recordings: RecordingApi) -> tuple[str, 
 
 def with_query(url: str, **changes: str | None) -> str:
     parts = urlsplit(url)
-    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    query: dict[str, str | None] = {key: values[0] for key, values in parse_qs(parts.query).items()}
     query.update(changes)
     kept = {key: value for key, value in query.items() if value is not None}
     return parts._replace(query=urlencode(kept)).geturl()

@@ -80,8 +80,9 @@ RECORDING_FILE = "/recordings/{recording_id}.mp3"
     summary="The mp3 of a recording, through a link from getRecordingFileUrl",
     description=(
         "Unauthenticated: the link's signature is the proof. Streams audio/mpeg and honours Range "
-        "(206 with Content-Range), so an audio player can seek; HEAD answers the headers alone. 403 for a link that is tampered with "
-        "or has expired; 410 once the recording was deleted (retention)."
+        "(206 with Content-Range), so an audio player can seek; HEAD answers the headers alone. "
+        "403 for a link that is tampered with or has expired; 410 once the recording was deleted "
+        "(retention)."
     ),
     responses={
         200: {"content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}},
