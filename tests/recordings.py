@@ -3,6 +3,7 @@ signed API calls that ask for them."""
 
 import math
 import struct
+import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,12 @@ class RecordingApi:
         data = answer["data"]
         assert isinstance(data, dict)
         return str(data["url"])
+
+
+def decoded_seconds(mp3: Path, scratch: Path) -> float:
+    """The mp3's length as an independent decoder (Debian's mpg123) reads it."""
+    wav = scratch / "decoded.wav"
+    subprocess.run(["mpg123", "-q", "-w", str(wav), str(mp3)], check=True, timeout=30)
+    data = wav.read_bytes()
+    channels, rate = int.from_bytes(data[22:24], "little"), int.from_bytes(data[24:28], "little")
+    return (len(data) - 44) / (channels * 2 * rate)

@@ -2,7 +2,6 @@
 recorded and encoded, failed when it could not be made, recovered after a crash, deleted by
 retention."""
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sipline.bootstrap import Platform
 from sipline.services.recordings import RecordingService
 from sipline.store.models import CallRecord
 from tests.conftest import Api
-from tests.recordings import RecordingApi, call_record, recorded_call, spooled, stored
+from tests.recordings import RecordingApi, call_record, decoded_seconds, recorded_call, spooled, stored
 
 
 @pytest.fixture
@@ -35,15 +34,6 @@ async def set_status(platform: Platform, recording_id: str, status: str) -> None
             .values(recording_status=status)
         )
         await session.commit()
-
-
-def decoded_seconds(mp3: Path, tmp_path: Path) -> float:
-    """The mp3's length as an independent decoder (Debian's mpg123) reads it."""
-    wav = tmp_path / "decoded.wav"
-    subprocess.run(["mpg123", "-q", "-w", str(wav), str(mp3)], check=True, timeout=30)
-    data = wav.read_bytes()
-    channels, rate = int.from_bytes(data[22:24], "little"), int.from_bytes(data[24:28], "little")
-    return (len(data) - 44) / (channels * 2 * rate)
 
 
 async def test_a_call_being_recorded_shows_its_id_but_is_not_ready(

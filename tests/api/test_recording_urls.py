@@ -2,6 +2,7 @@
 range; links that were tampered with, expired or are another account's get nothing."""
 
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -10,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sipline.bootstrap import Platform
+from sipline.bootstrap import Platform, build_app
+from sipline.client import AsyncClient, SiplineError
 from sipline.domain.recordings import LinkSigner
 from sipline.store.models import CallRecord
 from sipline.store.secretbox import SecretBox
@@ -227,3 +229,22 @@ async def test_records_show_the_recording_id(
     assert {row["voiceId"]: row["recordingFileId"] for row in phones["data"]["records"]}[
         voice_id
     ] == recording_id
+
+
+async def test_the_sdk_gives_the_link(
+    platform: Platform, recordings: RecordingApi, recording: tuple[str, Path]
+) -> None:
+    recording_id, mp3 = recording
+    transport = httpx.ASGITransport(app=build_app(platform), client=("127.0.0.1", 40000))
+    customer = recordings.customer
+    async with AsyncClient(
+        "http://sipline.test", customer.api_key, customer.api_secret, transport=transport
+    ) as sdk:
+        link = await sdk.recording_url(recording_id)
+        assert link.url.startswith(f"http://sipline.test/recordings/{recording_id}.mp3?")
+        assert 590 < (link.expires_at - datetime.now(UTC)).total_seconds() <= 601
+        assert (await recordings.http.get(link.url)).content == mp3.read_bytes()
+        assert (await sdk.recording_url(recording_id, source_type="group")).url.startswith(link.url[:60])
+        with pytest.raises(SiplineError) as caught:
+            await sdk.recording_url("3e2f0781-9642-40ec-8bbe-df35abec72d4")
+        assert caught.value.status == "-22"
