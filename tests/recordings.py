@@ -21,8 +21,8 @@ from sipline.media.recording.layout import (
     recording_directory,
     write_metadata,
 )
-from sipline.services.directory import AuthRecord
 from sipline.store.models import CallRecord
+from tests.api.test_records import insert
 from tests.conftest import Customer
 
 SAMPLE_RATE = 8000
@@ -56,31 +56,16 @@ _sequence = iter(range(1_000_000))
 
 async def call_record(platform: Platform, customer: Customer, **extra: object) -> str:
     """A finished call of the customer's app (its first phone group must exist); returns the voiceId."""
-    auth: AuthRecord | None = await platform.directory.auth_record(customer.api_key)
-    phones = await platform.directory.app_phones(customer.app_id)
-    assert auth is not None and phones is not None
     now = datetime.now(UTC).replace(microsecond=0)
     voice_id = f"261202010000{next(_sequence):07d}"
-    values: dict[str, object] = {
-        "voice_id": voice_id,
-        "account_id": auth.account_id,
-        "app_pk": phones.app_pk,
-        "group_name": "group1",
-        "phone_name": "sipName-1",
-        "phone_account": "1234567890",
-        "callee": "93302123456",
-        "display_num": "1008122211",
-        "submit_time": now - timedelta(minutes=1),
+    finished: dict[str, object] = {
         "answer_time": now - timedelta(seconds=30),
         "hangup_time": now,
         "call_duration": 30,
         "termination_code": "200",
         "node": platform.settings.node_name,
     }
-    values.update(extra)
-    async with platform.sessions() as session:
-        session.add(CallRecord(**values))
-        await session.commit()
+    await insert(platform, customer, voice_id, now - timedelta(minutes=1), **(finished | extra))
     return voice_id
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sipline.store.database import create_engine, session_factory
 from sipline.store.models import Account, App, CallRecord
-from tests.cli.conftest import Cli
+from tests.cli.conftest import new_customer
 from tests.e2e.conftest import Served
 from tests.recordings import decoded_seconds, spooled
 
@@ -51,22 +51,12 @@ async def crashed_call(
 def test_a_recording_cut_by_a_crash_is_encoded_at_the_next_start(
     served: Served, database_url: str, tmp_path: Path
 ) -> None:
-    operator = Cli(dict(served.env))
-    account = operator.json("admin", "account", "create", "--balance", "5")
-    app = operator.json("admin", "app", "create", "--api-key", account["apiKey"])
-    customer = Cli(
-        served.env
-        | {
-            "SIPLINE_BASE_URL": served.base_url,
-            "SIPLINE_API_KEY": account["apiKey"],
-            "SIPLINE_API_SECRET": account["apiSecret"],
-            "SIPLINE_APP_ID": app["appId"],
-        }
-    )
+    customer = new_customer(served)
+    api_key, app_id = customer.env["SIPLINE_API_KEY"], customer.env["SIPLINE_APP_ID"]
     served.stop()
     started = datetime.now(UTC) - timedelta(minutes=1)
     raw = spooled(served.data_dir / "recordings" / "spool", seconds=3.0, started_at=started)
-    asyncio.run(crashed_call(database_url, account["apiKey"], app["appId"], raw.recording_id, started))
+    asyncio.run(crashed_call(database_url, api_key, app_id, raw.recording_id, started))
 
     served.start()
     customer.env["SIPLINE_BASE_URL"] = served.base_url
