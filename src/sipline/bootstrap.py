@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
+from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
@@ -18,6 +19,8 @@ from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
+from sipline.services.recording_links import RecordingLinks
+from sipline.services.recordings import RecordingService
 from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
@@ -49,6 +52,8 @@ class Platform:
     calls: CallService
     sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
     metrics: PlatformMetrics
+    recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
+    recording_links: RecordingLinks  # getRecordingFileUrl and the download route
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -90,6 +95,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     directory = Directory(sessions, secrets_box)
     bindings = PersistentBindingStore(engine)
     sip = build_sip_server(settings, directory, bindings)
+    recordings = RecordingService(
+        sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
+    )
     calls = CallService(
         sessions,
         directory,
@@ -117,6 +125,14 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
         metrics=metrics,
+        recordings=recordings,
+        recording_links=RecordingLinks(
+            sessions,
+            settings.effective_recording_dir,
+            LinkSigner(secrets_box.derive_key("sipline recording links")),
+            settings.recording_url_ttl,
+            settings.recording_retention_days,
+        ),
     )
 
 
