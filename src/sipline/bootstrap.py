@@ -9,20 +9,21 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.calls.send_sip import CallService
+from sipline.calls.targets import CallLimits
+from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
-from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
 from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
-from sipline.sip.b2bua import CallLimits
 from sipline.sip.connection_limits import ConnectionLimits
 from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
@@ -99,6 +100,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         settings.rate_deck(),
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
+        TrunkResolver(),
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,16 +16,17 @@ from sipline.carrier.phone import VirtualPhone
 from sipline.store.models import Account
 from tests.conftest import Api
 
-
-@pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0}
+RING_SECONDS = 2.0  # both legs' ring timeouts here, far below what the settings allow
 
 
 @pytest.fixture
 async def live(platform: Platform) -> AsyncIterator[Platform]:
-    """The platform with its SIP service and the sandbox carrier (ringing 0.2 s) running."""
+    """The platform with its SIP service and the sandbox carrier (ringing 0.2 s) running; phone and
+    callee ring at most ``RING_SECONDS``."""
     assert platform.sandbox is not None
+    platform.calls.limits = replace(
+        platform.calls.limits, phone_ring_timeout=RING_SECONDS, callee_ring_timeout=RING_SECONDS
+    )
     platform.sandbox.ring_seconds = 0.2
     await platform.start_sandbox()
     await platform.sip.start()

@@ -19,7 +19,7 @@ from tests.conftest import Api
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0, "max_call_duration": 2}
+    return {"max_call_duration": 2}
 
 
 async def answered(api: Api, voice_id: str) -> None:

@@ -8,8 +8,6 @@
    re-INVITEs (hold), INFO and UPDATE are carried across, either side's BYE ends the other.
    A failed callee leg ends the phone leg (ACK with a rejecting answer, then BYE).
 
-The phone waits for its ACK while the callee rings, at most its 2xx retransmission window (64*T1,
-32 s): the callee's ring timeout must stay below it until media is anchored (the media plane).
 What happens is reported to a ``CallObserver`` with the time each SIP message was sent or received,
 including each leg's dialog as it is established or changed (``StoredDialog``: what a node restarted
 after a crash needs to send BYE).
@@ -18,18 +16,18 @@ after a crash needs to send BYE).
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
 import logging
-import socket
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
+from sipline.calls.background import BackgroundTasks
+from sipline.calls.in_dialog import relay
+from sipline.calls.observer import CALLEE_LEG, PHONE_LEG, CallObserver
+from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
+from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.domain import calls
 from sipline.domain.calls import Termination
-from sipline.domain.trunks import CallerIdMode, Trunk
+from sipline.domain.trunks import CallerIdMode
 from sipline.sip.dialog import Dialog, DialogState
 from sipline.sip.digest import DigestClient
 from sipline.sip.message import SipRequest, SipResponse
@@ -45,58 +43,10 @@ log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE"
 _RELAYED = frozenset({"INVITE", "INFO", "UPDATE"})
-_background: set[asyncio.Task[object]] = set()  # fire-and-forget BYEs and relays, kept referenced
-PHONE_LEG, CALLEE_LEG = "phone", "callee"
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-class CallObserver(Protocol):
-    """Told what happens, with the time of the SIP message behind it."""
-
-    def callee_invited(self, at: datetime) -> None: ...
-
-    def callee_ringing(self, at: datetime) -> None: ...
-
-    def callee_answered(self, at: datetime) -> None: ...
-
-    def dtmf(self, digit: str) -> None: ...
-
-    def leg_dialog(self, leg: str, dialog: StoredDialog, at: datetime) -> None:
-        """A leg's dialog (``PHONE_LEG``, ``CALLEE_LEG``), established or changed at ``at``."""
-
-    def activity(self, at: datetime) -> None:
-        """The call was known to be up at ``at`` (signalling here; media later)."""
-
-    def ended(self, at: datetime, termination: Termination) -> None: ...
-
-
-@dataclass(frozen=True)
-class PhoneTarget:
-    account: str
-    contact: str  # the registered contact URI: the Request-URI of the INVITE
-    flow: Flow  # the flow the phone registered on (NAT: back to its source)
-
-
-@dataclass(frozen=True)
-class CalleeTarget:
-    number: str  # as the API got it: shown on the phone
-    caller_id: str  # displayNum
-    trunk: Trunk
-
-    @property
-    def dialled(self) -> str:
-        return self.trunk.dialled_number(self.number)
-
-
-@dataclass(frozen=True)
-class CallLimits:
-    phone_ring_timeout: float = 30.0
-    callee_ring_timeout: float = 25.0
-    max_duration: float = 3600.0
-    max_duration_reason: str = calls.MAX_DURATION  # e.g. the balance ran out
 
 
 class ClickToCall:
@@ -111,8 +61,12 @@ class ClickToCall:
         *,
         limits: CallLimits | None = None,
         call_id: str | None = None,
+        resolver: TrunkResolver | None = None,
+        tasks: BackgroundTasks | None = None,
     ) -> None:
         self.server = server
+        self.resolver = resolver or TrunkResolver()
+        self.tasks = tasks or BackgroundTasks()  # BYEs and relays that may outlive the call
         self.phone = phone
         self.callee = callee
         self.observer = observer
@@ -197,7 +151,9 @@ class ClickToCall:
     ) -> Termination:
         trunk = self.callee.trunk
         try:
-            flow = await _flow_to(self.server, trunk)
+            flow = await self.server.flow_to(
+                trunk.transport, await self.resolver.resolve(trunk.host, trunk.port)
+            )
         except OSError as exc:
             log.warning("trunk %s unreachable: %s", trunk.name, exc)
             phone_leg.ack(rejecting_answer(offer), SDP)
@@ -300,7 +256,7 @@ class ClickToCall:
                 if digit is not None:
                     self.observer.dtmf(digit)
             if tx.method in _RELAYED and target.state is not DialogState.TERMINATED:
-                _spawn(self._relay_and_report(dialog, tx, target, from_callee=from_callee))
+                self.tasks.spawn(self._relay_and_report(dialog, tx, target, from_callee=from_callee))
             elif tx.method == "OPTIONS":
                 tx.reply(200, headers=[("Allow", ALLOW)])
             elif tx.method in _RELAYED:
@@ -314,7 +270,7 @@ class ClickToCall:
         self, source: Dialog, tx: ServerTransaction, target: Dialog, *, from_callee: bool
     ) -> None:
         """Relay, then report both dialogs: a target refresh moves one's Contact, the other's CSeq moved."""
-        await _relay(source, tx, target)
+        await relay(source, tx, target)
         at = now()
         legs = (
             ((CALLEE_LEG, source), (PHONE_LEG, target))
@@ -331,7 +287,7 @@ class ClickToCall:
 
     # -- building the INVITEs -------------------------------------------------------------
     def _common_headers(self, flow: Flow) -> list[tuple[str, str]]:
-        host, port = self.server.transactions.transport.advertised_addr(flow)
+        host, port = self.server.contact_address(flow)
         transport = "" if flow.transport == "udp" else f";transport={flow.transport}"
         return [
             ("Contact", f"<sip:{host}:{port}{transport}>"),
@@ -382,29 +338,7 @@ class ClickToCall:
 
     def _bye(self, dialog: Dialog) -> None:
         if dialog.state is not DialogState.TERMINATED:
-            _spawn(dialog.bye())
-
-
-async def _relay(source: Dialog, tx: ServerTransaction, target: Dialog) -> None:
-    """Carry an in-dialog request to the other leg and its answer back (re-INVITE for hold etc.)."""
-    request = tx.request
-    content_type = request.header("Content-Type")
-    try:
-        response = await target.request(
-            tx.method, body=request.body, content_type=content_type if request.body else None
-        )
-    except RuntimeError:  # the other leg ended meanwhile
-        tx.reply(481)
-        return
-    headers: list[tuple[str, str]] = []
-    if tx.method == "INVITE" and 200 <= response.status < 300:
-        headers.append(("Contact", source.local_contact))
-        source.acked.clear()
-    body_type = response.header("Content-Type")
-    if response.body and body_type:
-        headers.append(("Content-Type", body_type))
-    status = response.status if response.status >= 200 else 500
-    tx.reply(status, response.reason, headers=headers, body=response.body if body_type else b"")
+            self.tasks.spawn(dialog.bye())
 
 
 def _rejection(offer: bytes, offer_type: str | None) -> tuple[bytes, str | None]:
@@ -414,49 +348,3 @@ def _rejection(offer: bytes, offer_type: str | None) -> tuple[bytes, str | None]
         return rejecting_answer(offer), SDP
     except SdpError:
         return b"", None
-
-
-async def _flow_to(server: SipServer, trunk: Trunk) -> Flow:
-    address = await _resolve(trunk.host, trunk.port)
-    flow: Flow = await server.transactions.transport.flow_to(trunk.transport, address)
-    return flow
-
-
-_RESOLVED: dict[tuple[str, int], tuple[tuple[str, int], float]] = {}
-_RESOLVE_TTL = 60.0  # seconds a trunk's name keeps its address (no DNS lookup per call)
-
-
-async def _resolve(host: str, port: int) -> tuple[str, int]:
-    if _is_ip(host):
-        return host, port
-    loop = asyncio.get_running_loop()
-    cached = _RESOLVED.get((host, port))
-    if cached is not None and cached[1] > loop.time():
-        return cached[0]
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    if not infos:
-        raise OSError(f"cannot resolve {host}")
-    address = (str(infos[0][4][0]), int(infos[0][4][1]))
-    _RESOLVED[(host, port)] = (address, loop.time() + _RESOLVE_TTL)
-    return address
-
-
-@functools.lru_cache(maxsize=256)
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _spawn(coroutine: Coroutine[Any, Any, object]) -> None:
-    task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
-    _background.add(task)
-    task.add_done_callback(_finished)
-
-
-def _finished(task: asyncio.Task[object]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.info("in-dialog request failed: %s", task.exception())
