@@ -20,6 +20,7 @@ from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
 from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
+from sipline.calls.recording import CallRecording, RecordingSink
 from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
 from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.calls.writer import CallWriter, NewCall
@@ -31,6 +32,7 @@ from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
 from sipline.logs import voice_id as logged_voice_id
+from sipline.media.port import MediaPlane
 from sipline.services.auth import Caller
 from sipline.services.directory import Directory
 from sipline.sip.bindings import Binding
@@ -77,6 +79,8 @@ class CallService:
         limits: CallLimits,
         node: str,
         resolver: TrunkResolver,
+        media: MediaPlane,
+        recordings: RecordingSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -88,6 +92,8 @@ class CallService:
         self.limits = limits  # every call's, the maximum duration shortened by the balance
         self.node = node
         self._resolver = resolver
+        self._media = media
+        self._recordings = recordings  # None: calls are not recorded
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -179,15 +185,22 @@ class CallService:
         trunk_target: CalleeTarget,
     ) -> None:
         journal = CallJournal(self.writer, terms, on_settled=self._settled)
+        recording = (
+            CallRecording(self._recordings, terms.voice_id, self._tasks)
+            if self._recordings is not None
+            else None
+        )
         call = ClickToCall(
             self._sip,
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
             journal,
+            self._media,
             limits=limits,
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
             resolver=self._resolver,
             tasks=self._tasks,
+            recording=recording,
         )
         active = ActiveCall(terms.voice_id, order.account, call, journal)
         self.active[terms.voice_id] = active
