@@ -94,6 +94,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     directory = Directory(sessions, secrets_box)
     bindings = PersistentBindingStore(engine)
     sip = build_sip_server(settings, directory, bindings)
+    media = build_media_plane(settings)
     calls = CallService(
         sessions,
         directory,
@@ -104,6 +105,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
         TrunkResolver(),
+        media,
+        None,  # the recordings service (a RecordingSink), once there is one: calls are not recorded
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls)
@@ -122,7 +125,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
         metrics=metrics,
-        media=build_media_plane(settings),
+        media=media,
     )
 
 

@@ -29,9 +29,11 @@ async def live(platform: Platform) -> AsyncIterator[Platform]:
     )
     platform.sandbox.ring_seconds = 0.2
     await platform.start_sandbox()
+    await platform.media.start()
     await platform.sip.start()
     yield platform
     await platform.calls.shutdown()
+    await platform.media.stop()
     await platform.sip.stop()
     await platform.sandbox.stop()
 
@@ -89,3 +91,13 @@ async def set_balance(platform: Platform, api: Api, amount: Decimal) -> None:
             update(Account).where(Account.api_key == api.customer.api_key).values(balance=amount)
         )
         await session.commit()
+
+
+def names_only_the_platform(platform: Platform, description: bytes) -> bool:
+    """Whether every address and audio port in ``description`` is the platform's own RTP."""
+    settings = platform.settings
+    lines = description.decode().splitlines()
+    hosts = {line.split()[2] for line in lines if line.startswith("c=")}
+    ports = [int(line.split()[1]) for line in lines if line.startswith("m=audio")]
+    in_range = all(settings.rtp_port_min <= port <= settings.rtp_port_max for port in ports)
+    return hosts == {settings.host} and bool(ports) and in_range
