@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 
 from sipline.carrier.media_keepalive import send_silence
 from sipline.sip.bindings_memory import MemoryBindingStore
@@ -31,6 +32,9 @@ class UserAgent:
         self.media_port = 0
         self._media: asyncio.DatagramTransport | None = None
         self._senders: set[asyncio.Task[None]] = set()
+        self.sends_media = True  # False: silent, as a peer whose RTP never arrives
+        # the session descriptions the other side gave (its offer, or the answer in an ACK), lately
+        self.remote_descriptions: deque[bytes] = deque(maxlen=100)
 
     @property
     def port(self) -> int:
@@ -66,8 +70,9 @@ class UserAgent:
         self._send_media(dialog, ack.body)
 
     def _send_media(self, dialog: Dialog, description: bytes) -> None:
+        self.remote_descriptions.append(description)
         address = audio_address(description)
-        if self._media is None or address is None or address[1] == 0:
+        if not self.sends_media or self._media is None or address is None or address[1] == 0:
             return
         task = asyncio.create_task(send_silence(self._media, dialog, address))
         self._senders.add(task)
