@@ -91,14 +91,14 @@ def test_a_host_name_or_unspecified_address_waits_for_latching() -> None:
 async def test_other_codecs_pass_through_with_one_warning(
     plane: EmbeddedMediaPlane, caplog: pytest.LogCaptureFixture
 ) -> None:
-    session = plane.allocate("g722", Events())
+    session = plane.allocate("g729", Events())
     try:
-        answer = session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="9 0 101")).decode()
-        assert "m=audio" in answer and " 0 9 101" in answer  # G.711 first, G.722 kept
+        answer = session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="18 0 101")).decode()
+        assert "m=audio" in answer and " 0 18 101" in answer  # G.711 first, G.729 kept
         offer = session.make_offer(Leg.CALLEE).decode()
-        assert "a=rtpmap:9 G722/8000" in offer and "a=rtpmap:8 PCMA/8000" in offer
-        session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="9"))
-        warnings = [r for r in caplog.records if "G722" in r.getMessage()]
+        assert "a=rtpmap:18 G729/8000" in offer and "a=rtpmap:8 PCMA/8000" in offer
+        session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="18"))
+        warnings = [r for r in caplog.records if "G729" in r.getMessage()]
         assert len(warnings) == 1
     finally:
         session.release()
@@ -110,7 +110,7 @@ async def test_an_offer_without_a_common_codec_is_refused(plane: EmbeddedMediaPl
         session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="0"))
         session.make_offer(Leg.CALLEE)
         with pytest.raises(NoCommonCodec):
-            session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="18"))
+            session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="3"))
         with pytest.raises(NoCommonCodec):
             session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="101"))
     finally:
