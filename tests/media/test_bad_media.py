@@ -137,9 +137,7 @@ async def test_rtcp_is_relayed_between_the_legs(plane: EmbeddedMediaPlane) -> No
         callee_sdp = phone_sdp(call.callee.port, formats="0 101", extra=f"a=rtcp:{callee_rtcp.port}\r\n")
         call.session.accept_answer(Leg.CALLEE, callee_sdp)
         agent_rtcp.send_to((call.to_agent_side[0], call.to_agent_side[1] + 1), report)
-        data, source = await asyncio.wait_for(
-            asyncio.get_running_loop().sock_recvfrom(callee_rtcp.sock, 2048), 2
-        )
+        data, source = await callee_rtcp.receive_datagram()
         assert data == report
         assert source == (call.to_callee_side[0], call.to_callee_side[1] + 1)
     finally:
