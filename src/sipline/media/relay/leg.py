@@ -120,18 +120,16 @@ class LegMedia:
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
         """The leg's SDP named this address; a different one than before unlatches it."""
         rtp = (address, port) if address is not None and port else None
-        if rtp == self.sdp_rtp:
-            return
-        self.sdp_rtp = rtp
-        self.sdp_rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
-        self.source = self.rtcp_source = None
-        self.send_to, self.rtcp_send_to = self.sdp_rtp, self.sdp_rtcp
+        rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
+        if rtp != self.sdp_rtp:
+            self.source = self.rtcp_source = None
+            self.send_to, self.rtcp_send_to = rtp, rtcp
+        elif self.rtcp_source is None and self.source is None:
+            self.rtcp_send_to = rtcp
+        self.sdp_rtp, self.sdp_rtcp = rtp, rtcp
 
     def admit(self, data: bytes, source: Address) -> bool:
-        """A packet from an address other than the latched one: latch to it, or drop it."""
-        if len(data) < 12 or data[0] & 0xC0 != 0x80:
-            self.dropped += 1
-            return False
+        """Valid RTP from an address other than the latched one: latch to it, or drop it."""
         ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)[2]
         if self.source is not None and not (
             self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc
@@ -174,11 +172,8 @@ class RtpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         leg = self._leg
-        if addr != leg.source and not leg.admit(data, addr):
-            return
         size = len(data)
-        first = data[0]
-        if first == 0x80 and size >= 12:  # the usual header: no CSRC, extension nor padding
+        if size >= 12 and data[0] == 0x80:  # the usual header: no CSRC, extension nor padding
             start, end = 12, size
         else:
             bounds = payload_bounds(data)
@@ -186,10 +181,12 @@ class RtpProtocol(asyncio.DatagramProtocol):
                 leg.dropped += 1
                 return
             start, end = bounds
-        second = data[1]
+        first, second = data[0], data[1]
         route = leg.routes[second & 0x7F]
         if route is None:
             leg.dropped += 1
+            return
+        if addr != leg.source and not leg.admit(data, addr):  # only valid RTP may latch
             return
         leg.packets_in += 1
         leg.bytes_in += size
