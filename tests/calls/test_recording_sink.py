@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from sipline.bootstrap import Platform
 from sipline.domain import calls
 from sipline.media.port import RawRecording
@@ -31,11 +33,16 @@ class HeardRecordings:
         self.finished_once.set()
 
 
+@pytest.fixture
+def sink(live: Platform) -> HeardRecordings:
+    heard = HeardRecordings()
+    live.calls.recordings = heard
+    return heard
+
+
 async def test_an_answered_call_is_recorded_and_handed_over_when_it_ends(
-    live: Platform, api: Api, phone_of: PhoneFactory
+    live: Platform, api: Api, phone_of: PhoneFactory, sink: HeardRecordings
 ) -> None:
-    sink = HeardRecordings()
-    live.calls.recordings = sink
     _phone, record = await phone_of()
     voice_id = (await send(api, record, UK + "9002"))["data"]  # talks 2 s (the peers send a little RTP)
     done = await finished(api, voice_id)
@@ -51,10 +58,8 @@ async def test_an_answered_call_is_recorded_and_handed_over_when_it_ends(
 
 
 async def test_a_call_never_answered_is_not_recorded(
-    live: Platform, api: Api, phone_of: PhoneFactory
+    api: Api, phone_of: PhoneFactory, sink: HeardRecordings
 ) -> None:
-    sink = HeardRecordings()
-    live.calls.recordings = sink
     _phone, record = await phone_of()
     voice_id = (await send(api, record, UK + "0486"))["data"]  # busy
     assert (await finished(api, voice_id))["terminationCode"] == "486"
