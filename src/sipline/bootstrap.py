@@ -9,14 +9,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.calls.send_sip import CallService
+from sipline.calls.targets import CallLimits
+from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.media.port import MediaPlane
+from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
-from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
 from sipline.services.recording_links import RecordingLinks
@@ -25,7 +29,6 @@ from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
-from sipline.sip.b2bua import CallLimits
 from sipline.sip.connection_limits import ConnectionLimits
 from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
@@ -54,6 +57,7 @@ class Platform:
     metrics: PlatformMetrics
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
+    media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -98,6 +102,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     recordings = RecordingService(
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
+    media = build_media_plane(settings)
     calls = CallService(
         sessions,
         directory,
@@ -107,6 +112,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         settings.rate_deck(),
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
+        TrunkResolver(),
+        media,
+        recordings,
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls)
@@ -133,6 +141,18 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_url_ttl,
             settings.recording_retention_days,
         ),
+        media=media,
+    )
+
+
+def build_media_plane(settings: Settings) -> MediaPlane:
+    """The embedded RTP relay on the configured host and port range."""
+    return EmbeddedMediaPlane(
+        settings.host,
+        settings.rtp_port_min,
+        settings.rtp_port_max,
+        media_timeout=settings.media_timeout,
+        spool=settings.recording_spool,  # recordings in progress, until encoded
     )
 
 

@@ -1,7 +1,8 @@
 """Just enough SDP (RFC 4566 / RFC 3264) for signalling: make a simple offer or answer, reject one.
 
-The B2BUA passes session descriptions end to end; it only writes its own when it must end a leg
-politely (an answer that rejects every stream) and for the sandbox carrier and virtual phone.
+A call's own descriptions are the media plane's (``media/sdp.py``). This module writes the rest: an
+answer that rejects every stream (to end a leg politely), the sandbox carrier's and virtual phone's
+audio, and where a description wants its audio (``audio_address``, for the peers' RTP).
 """
 
 from __future__ import annotations
@@ -63,6 +64,31 @@ def audio_session(
         else:
             lines.append(_rejected(fields))
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def audio_address(description: bytes) -> tuple[str, int] | None:
+    """Where the first audio stream of ``description`` wants its RTP (its own c= line, else the
+    session's), None when it names none or is unreadable."""
+    try:
+        lines = [line.strip() for line in description.decode("utf-8").splitlines()]
+    except UnicodeDecodeError:
+        return None
+    host: str | None = None  # the session's, then the audio stream's own
+    port: int | None = None
+    in_session_or_audio = True  # c= lines of other streams name their own addresses
+    for line in lines:
+        fields = line[2:].split()
+        if line.startswith("m="):
+            if port is not None:
+                break  # past the first audio stream
+            in_session_or_audio = len(fields) > 1 and fields[0] == "audio" and fields[1].isdigit()
+            if in_session_or_audio:
+                port = int(fields[1])
+        elif line.startswith("c=") and len(fields) == 3 and in_session_or_audio:
+            host = fields[2]
+    if host is None or port is None or not 0 < port < 65536:
+        return None
+    return host, port
 
 
 def rejecting_answer(offer: bytes) -> bytes:
