@@ -7,7 +7,10 @@ Symmetric RTP with latching: the remote address comes from SDP until the leg's f
 packet arrives; from then on the leg is latched to that packet's source, and packets from any other
 address on the port are dropped (counted as strangers), never forwarded nor recorded.
 
-Re-latch rule (for a NAT that rebinds mid-call, without letting a stranger take a call over):
+Only valid RTP with a negotiated payload type latches. Re-latch rule (for a NAT that rebinds
+mid-call, without letting a stranger take a call over):
+- RTP from exactly the address and port the leg's SDP names always wins: a stranger that got in
+  first (before the leg's own first packet) loses the leg to it;
 - a new SDP from the leg naming another address or port unlatches it: its next valid RTP latches;
 - otherwise a new source is accepted only when the latched one has been silent for at least
   ``RELATCH_AFTER_SILENT_TICKS`` plane ticks (about seconds) AND its packet carries the SSRC that
@@ -131,8 +134,10 @@ class LegMedia:
     def admit(self, data: bytes, source: Address) -> bool:
         """Valid RTP from an address other than the latched one: latch to it, or drop it."""
         ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)[2]
-        if self.source is not None and not (
-            self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc
+        if (
+            self.source is not None
+            and source != self.sdp_rtp
+            and not (self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc)
         ):
             self.strangers += 1
             self.dropped += 1
