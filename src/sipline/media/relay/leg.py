@@ -20,6 +20,7 @@ mid-call, without letting a stranger take a call over):
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import Callable
 from typing import Protocol
@@ -122,6 +123,8 @@ class LegMedia:
 
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
         """The leg's SDP named this address; a different one than before unlatches it."""
+        if address is not None and (":" in address) != (self.pair.rtp.family == socket.AF_INET6):
+            address = None  # another IP version than our socket's: found by latching, if at all
         rtp = (address, port) if address is not None and port else None
         rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
         if rtp != self.sdp_rtp:
