@@ -88,6 +88,9 @@ class EmbeddedMediaPlane:
     async def stop(self) -> None:
         for session in list(self._sessions):
             session.release()
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
