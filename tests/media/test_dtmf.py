@@ -99,3 +99,34 @@ async def test_digits_through_the_relay_are_reported_and_still_relayed(plane: Em
         assert call.events.digits == [(Leg.CALLEE, "3"), (Leg.CALLEE, "1"), (Leg.CALLEE, "4")]
     finally:
         call.close()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_replayed_press_of_the_same_key_counts_once_per_press() -> None:
+    # SIPp's play_pcap_audio replays a pcap's RTP unchanged: same SSRC, timestamp and seq each time
+    clock, heard = _Clock(), []
+    decoder = DtmfDecoder(heard.append, clock)
+    one, two = _press(1, 8000, 1), _press(2, 16000, 20)
+    for press in (one, one, two, one):
+        for seq, timestamp, payload in press:
+            decoder.packet(seq, 0xCAFE, timestamp, payload)
+            clock.now += 0.02
+        clock.now += 1.0  # the time between a person's presses
+    assert "".join(heard) == "1121"
+
+
+def test_late_update_packets_of_an_unended_digit_are_not_a_new_press() -> None:
+    clock, heard = _Clock(), []
+    decoder = DtmfDecoder(heard.append, clock)
+    one, two = _press(1, 8000, 1)[:4], _press(2, 16000, 20)  # 1's end packets are all lost
+    for seq, timestamp, payload in [*one[:3], *two[:2], one[3], *two[2:]]:  # one of 1's arrives late
+        decoder.packet(seq, 0xCAFE, timestamp, payload)
+        clock.now += 0.02
+    assert "".join(heard) == "12"
