@@ -130,3 +130,21 @@ def test_late_update_packets_of_an_unended_digit_are_not_a_new_press() -> None:
         decoder.packet(seq, 0xCAFE, timestamp, payload)
         clock.now += 0.02
     assert "".join(heard) == "12"
+
+
+@pytest.mark.skipif(not PCAPS.exists(), reason="SIPp's pcaps are not installed")
+async def test_sipp_pcaps_replayed_through_the_relay_give_each_press(plane: EmbeddedMediaPlane) -> None:
+    call = bridged_call(plane, callee_formats="8 101")  # the carrier: PCMA and telephone-event 101
+    try:
+        audio = _pcap_payloads(PCAPS / "g711a.pcap")[:25]
+        for packet in audio:  # half a second of the carrier's PCMA, as SIPp sends it
+            call.callee.send_to(call.to_callee_side, packet)
+        heard = [await call.agent.receive() for _ in audio]
+        assert {p.pt for p in heard} == {8}  # the agent's phone offered PCMA too: no transcoding
+        for name in ("1", "2", "2", "pound"):
+            for packet in _pcap_payloads(PCAPS / f"dtmf_2833_{name}.pcap"):
+                call.callee.send_to(call.to_callee_side, packet)
+            await asyncio.sleep(0.4)  # SIPp's scenario pauses between its plays
+        assert [digit for _, digit in call.events.digits] == ["1", "2", "2", "#"]
+    finally:
+        call.close()
