@@ -122,12 +122,13 @@ class LegMedia:
         return self.pair.port
 
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
-        """The leg's SDP named this address; a different one than before unlatches it."""
+        """The leg's SDP named this address; a different one than its previous SDP's unlatches it."""
         if address is not None and (":" in address) != (self.pair.rtp.family == socket.AF_INET6):
             address = None  # another IP version than our socket's: found by latching, if at all
         rtp = (address, port) if address is not None and port else None
         rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
-        if rtp != self.sdp_rtp:
+        if rtp != self.sdp_rtp and (self.sdp_rtp is not None or self.source is None):
+            # (a leg latched before its first SDP, by early media, stays latched)
             self.source = self.rtcp_source = None
             self.send_to, self.rtcp_send_to = rtp, rtcp
         elif self.rtcp_source is None and self.source is None:
