@@ -5,7 +5,7 @@ only ever sees the platform's address it was given in SDP.
 
 Symmetric RTP with latching: the remote address comes from SDP until the leg's first valid RTP
 packet arrives; from then on the leg is latched to that packet's source, and packets from any other
-address on the port are dropped (counted as strangers), never forwarded nor recorded.
+address on the port are dropped (and counted), never forwarded nor recorded.
 
 Only valid RTP with a negotiated payload type latches. Re-latch rule (for a NAT that rebinds
 mid-call, without letting a stranger take a call over):
@@ -90,7 +90,6 @@ class LegMedia:
         "send_to",
         "silent_ticks",
         "source",
-        "strangers",
         "ticked_packets",
     )
 
@@ -113,7 +112,7 @@ class LegMedia:
         self.recorder: AudioSink | None = None
         self.dtmf = DtmfDecoder(on_dtmf)
         self.ringing = False
-        self.packets_in = self.packets_out = self.bytes_in = self.dropped = self.strangers = 0
+        self.packets_in = self.packets_out = self.bytes_in = self.dropped = 0
         self.ticked_packets = 0
         self.silent_ticks = 0
 
@@ -143,7 +142,6 @@ class LegMedia:
             and source != self.sdp_rtp
             and not (self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc)
         ):
-            self.strangers += 1
             self.dropped += 1
             return False
         if self.source is not None:
