@@ -28,7 +28,7 @@ from typing import Protocol
 from sipline.media.dtmf import DtmfDecoder
 from sipline.media.port import Leg, LegStats
 from sipline.media.relay.ports import PortPair
-from sipline.media.relay.routes import Route, Routes
+from sipline.media.relay.routes import Routes
 
 RELATCH_AFTER_SILENT_TICKS = 2
 Address = tuple[str, int]
@@ -153,14 +153,6 @@ class LegMedia:
             self.rtcp_send_to = (source[0], source[1] + 1)
         return True
 
-    def observe(self, data: bytes, start: int, end: int, route: Route) -> None:
-        """The packets someone listens to: recorded audio and telephone-events (header parsed here)."""
-        seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
-        if route.dtmf:
-            self.dtmf.packet(seq, ssrc, timestamp, data[start:end])
-        elif self.recorder is not None and route.recorded is not None:
-            self.recorder.audio(self.leg, route.recorded, ssrc, timestamp, data[start:end])
-
     def stats(self) -> LegStats:
         return LegStats(self.packets_in, self.packets_out, self.bytes_in, self.dropped, self.source)
 
@@ -198,8 +190,14 @@ class RtpProtocol(asyncio.DatagramProtocol):
         leg.packets_in += 1
         leg.bytes_in += size
         out_pt, table, recorded, dtmf = route
-        if dtmf or (recorded is not None and leg.recorder is not None):
-            leg.observe(data, start, end, route)
+        if dtmf:
+            seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            leg.dtmf.packet(seq, ssrc, timestamp, data[start:end])
+        elif recorded is not None:
+            recorder = leg.recorder
+            if recorder is not None:
+                _, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+                recorder.audio(leg.leg, recorded, ssrc, timestamp, data[start:end])
         peer = leg.peer
         if peer.ringing:
             peer.ringing = False  # the other side's own media (early media) replaces the tone
