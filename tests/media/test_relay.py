@@ -7,8 +7,8 @@ import asyncio
 from sipline.media import g711
 from sipline.media.port import Leg
 from sipline.media.relay import EmbeddedMediaPlane
-from tests.media.calls import bridged_call
-from tests.media.peers import Events, Peer, phone_sdp, platform_address, rtp
+from tests.media.calls import bridged_call, two_peers
+from tests.media.peers import Peer, phone_sdp, platform_address, rtp
 
 
 async def test_each_peer_sees_only_the_platforms_address(plane: EmbeddedMediaPlane) -> None:
@@ -66,9 +66,7 @@ async def test_a_phone_behind_nat_gets_audio_both_ways(plane: EmbeddedMediaPlane
 
 
 async def test_telephone_event_payload_type_is_mapped_between_legs(plane: EmbeddedMediaPlane) -> None:
-    session = plane.allocate("pt-map", Events())
-    agent, callee = Peer(), Peer()
-    try:
+    with two_peers(plane, "pt-map") as (session, _, agent, callee):
         answer = session.accept_offer(Leg.AGENT, phone_sdp(agent.port, formats="0 101"))
         offer = session.make_offer(Leg.CALLEE)
         # the callee answers with its own number for telephone-event
@@ -80,10 +78,6 @@ async def test_telephone_event_payload_type_is_mapped_between_legs(plane: Embedd
         agent.send_to(to_agent_side, _event(101, 7))
         heard = await callee.receive()
         assert heard.pt == 96 and heard.payload[0] == 7
-    finally:
-        session.release()
-        agent.close()
-        callee.close()
 
 
 async def test_pcmu_and_pcma_legs_are_transcoded(plane: EmbeddedMediaPlane) -> None:
@@ -113,3 +107,38 @@ async def test_release_frees_the_ports(plane: EmbeddedMediaPlane) -> None:
 
 def _event(pt: int, digit: int) -> bytes:
     return rtp(pt, 1, 8000, 0xABC, bytes((digit, 0x00)) + (160).to_bytes(2, "big"))
+
+
+async def test_a_re_invite_moves_the_leg_and_relays_hold(plane: EmbeddedMediaPlane) -> None:
+    call = bridged_call(plane)
+    moved = Peer()
+    try:
+        call.agent.send_audio(call.to_agent_side, 0)
+        await call.callee.receive()  # latched to the phone's first address
+        # the phone puts the callee on hold from another port: its re-INVITE's offer
+        answer = call.session.accept_offer(
+            Leg.AGENT, phone_sdp(moved.port, formats="0 101").replace(b"a=sendrecv", b"a=sendonly")
+        )
+        assert b"a=recvonly" in answer and platform_address(answer) == call.to_agent_side
+        offer = call.session.make_offer(Leg.CALLEE)
+        assert b"a=sendonly" in offer and platform_address(offer) == call.to_callee_side
+        call.session.accept_answer(
+            Leg.CALLEE, phone_sdp(call.callee.port, formats="0").replace(b"a=sendrecv", b"a=recvonly")
+        )
+        moved.send_audio(call.to_agent_side, 0, b"\x5a" * 160)  # music on hold
+        assert (await call.callee.receive()).payload == b"\x5a" * 160
+        call.callee.send_audio(call.to_callee_side, 0, b"\x5b" * 160)
+        assert (await moved.receive()).payload == b"\x5b" * 160
+        assert await call.agent.nothing_within(0.05)  # the old address hears nothing more
+    finally:
+        moved.close()
+        call.close()
+
+
+async def test_stopping_the_plane_releases_every_session(plane: EmbeddedMediaPlane) -> None:
+    calls = [bridged_call(plane, name=f"left-{n}") for n in range(3)]
+    assert plane.sessions() == 3
+    await plane.stop()
+    assert plane.sessions() == 0 and plane.ports.in_use == 0
+    for call in calls:
+        call.close()  # the peers' sockets; the session's release is a no-op now

@@ -2,19 +2,21 @@
 
 Timers are per plane, never per packet: one tick about every second drives every session's media
 timeout, activity report, re-latch clock and recorder flush; one 20 ms cadence, running only while
-some leg hears ringback, sends the tone frames.
+some leg hears ringback, sends the tone frames. The sessions are ticked in ``TICK_SLOTS`` groups
+spread over the second, so that the recorders' writes never stall the loop all at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 import time
 from pathlib import Path
 
-from sipline.media.port import Leg, MediaEvents, MediaSession, NoFreePort
+from sipline.media.port import Leg, MediaError, MediaEvents, MediaSession, NoFreePort
 from sipline.media.relay.leg import LegMedia, RtcpProtocol, RtpProtocol
 from sipline.media.relay.ports import PortAllocator
 from sipline.media.relay.session import RelaySession
@@ -22,6 +24,7 @@ from sipline.media.relay.session import RelaySession
 log = logging.getLogger("sipline.media")
 
 TICK_SECONDS = 1.0
+TICK_SLOTS = 10
 RINGBACK_FRAME_SECONDS = 0.02
 
 
@@ -36,15 +39,19 @@ class EmbeddedMediaPlane:
         *,
         media_timeout: float,
         spool: Path,
+        advertised: str | None = None,
         tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.host = host
+        self.advertised = advertised or host  # the address every SDP of the relay names
         self.media_timeout = media_timeout
         self.spool = spool
         self.clock = time.monotonic
         self._ports = PortAllocator(host, port_min, port_max)
         self._tick_seconds = tick_seconds
         self._sessions: set[RelaySession] = set()
+        self._slots: list[set[RelaySession]] = [set() for _ in range(TICK_SLOTS)]
+        self._next_slot = 0
         self._ringing: set[tuple[RelaySession, Leg]] = set()
         self._ring_timer: asyncio.Handle | None = None
         self._next_ring = 0.0
@@ -60,6 +67,7 @@ class EmbeddedMediaPlane:
         try:
             callee = self._ports.allocate()
         except NoFreePort:
+            agent.close()
             self._ports.release(agent)
             raise
         session = RelaySession(self, call_id, events, agent, callee)
@@ -69,25 +77,41 @@ class EmbeddedMediaPlane:
                 _open(loop, RtcpProtocol(media), media.pair.rtcp),
             )
         self._sessions.add(session)
+        self._slots[self._next_slot].add(session)
+        self._next_slot = (self._next_slot + 1) % TICK_SLOTS
         return session
 
     def sessions(self) -> int:
         return len(self._sessions)
 
     async def start(self) -> None:
-        self.spool.mkdir(parents=True, exist_ok=True)
+        """Start the timers; MediaError when the relay has no address to name in SDP."""
+        try:
+            unspecified = ipaddress.ip_address(self.advertised).is_unspecified
+        except ValueError:
+            unspecified = True  # a host name: SDP wants the address itself
+        if unspecified:
+            raise MediaError(f"{self.advertised} is no address to name in SDP: set media_address")
+        try:
+            self.spool.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MediaError(f"cannot create the recording spool {self.spool}: {exc.strerror}") from None
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever())
 
     async def stop(self) -> None:
         for session in list(self._sessions):
             session.release()
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        await asyncio.sleep(0)  # let the closed transports finish closing their sockets
+        for _ in range(3):  # let the transports (and cancelled attachments) close their sockets
+            await asyncio.sleep(0)
 
     # used by the sessions
 
@@ -95,7 +119,7 @@ class EmbeddedMediaPlane:
         media.closed = True
         for transport, opening in zip((media.rtp, media.rtcp), media.opening, strict=True):
             if transport is not None:
-                transport.close()  # closes its socket
+                transport.close()  # closes its socket once it has stopped watching it
             else:
                 opening.cancel()  # not attached yet: the socket is closed when the task ends
         media.rtp = media.rtcp = None
@@ -103,6 +127,8 @@ class EmbeddedMediaPlane:
 
     def forget(self, session: RelaySession) -> None:
         self._sessions.discard(session)
+        for slot in self._slots:
+            slot.discard(session)
         self._ringing = {entry for entry in self._ringing if entry[0] is not session}
 
     def ring(self, session: RelaySession, leg: Leg) -> None:
@@ -129,10 +155,12 @@ class EmbeddedMediaPlane:
         self._ring_timer = loop.call_at(self._next_ring, self._send_ringback)
 
     async def _tick_forever(self) -> None:
+        slot = 0
         while True:
-            await asyncio.sleep(self._tick_seconds)
+            await asyncio.sleep(self._tick_seconds / TICK_SLOTS)
+            slot = (slot + 1) % TICK_SLOTS
             now = self.clock()
-            for session in list(self._sessions):
+            for session in list(self._slots[slot]):
                 try:
                     session.tick(now)
                 except Exception:  # one call's failing listener must not stop the others' timers

@@ -115,7 +115,7 @@ class RelaySession:
         origin = self._origins[leg]
         self._origins[leg] = sdp.Origin(origin.session_id, origin.version + 1)
         return sdp.write(
-            self._plane.host,
+            self._plane.advertised,
             self.legs[leg].port,
             self._origins[leg],
             codecs,
@@ -237,6 +237,9 @@ class RelaySession:
 
     def _dtmf_reporter(self, leg: Leg) -> Callable[[str], None]:
         def report(digit: str) -> None:
-            self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            try:
+                self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            except Exception:  # the call's handler failing must not stop the packet's relaying
+                log.exception("call %s: the DTMF handler failed", self.call_id)
 
         return report
