@@ -34,17 +34,16 @@ class _Discard:
         pass
 
 
-def _legs() -> tuple[LegMedia, list[socket.socket]]:
+def _legs() -> tuple[LegMedia, LegMedia, list[socket.socket]]:
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
     agent = LegMedia(Leg.AGENT, PortPair(1, sockets[0], sockets[1]), lambda digit: None)
     callee = LegMedia(Leg.CALLEE, PortPair(2, sockets[2], sockets[3]), lambda digit: None)
-    agent.peer, callee.peer = callee, agent
     codecs = (Codec(0, "PCMU", 8000), Codec(101, "telephone-event", 8000))
     agent.routes = build_routes(codecs, codecs)
     agent.source = agent.send_to = SOURCE
     callee.rtp = _Discard()  # type: ignore[assignment]
     callee.send_to = ("127.0.0.1", 5000)
-    return agent, sockets
+    return agent, callee, sockets
 
 
 def _per_packet_us(protocol: RtpProtocol, packets: list[bytes]) -> float:
@@ -58,8 +57,8 @@ def main() -> None:
     packets = [
         struct.pack("!BBHII", 0x80, 0, n & 0xFFFF, n * 160, 0x1234) + b"\xff" * 160 for n in range(PACKETS)
     ]
-    agent, sockets = _legs()
-    protocol = RtpProtocol(agent)
+    agent, callee, sockets = _legs()
+    protocol = RtpProtocol(agent, callee)
     print(f"relayed, not recorded: {_per_packet_us(protocol, packets):.2f} us of CPU per packet")
     with tempfile.TemporaryDirectory() as spool:
         recorder = Recorder(Path(spool), str(uuid.uuid4()), started_at=datetime.now(UTC))

@@ -77,7 +77,6 @@ class LegMedia:
         "packets_in",
         "packets_out",
         "pair",
-        "peer",
         "recorder",
         "ringing",
         "routes",
@@ -96,7 +95,6 @@ class LegMedia:
     def __init__(self, leg: Leg, pair: PortPair, on_dtmf: Callable[[str], None]) -> None:
         self.leg = leg
         self.pair = pair
-        self.peer: LegMedia = self  # set to the other leg by the session
         self.rtp: asyncio.DatagramTransport | None = None
         self.rtcp: asyncio.DatagramTransport | None = None
         self.closed = False
@@ -158,10 +156,14 @@ class LegMedia:
 
 
 class RtpProtocol(asyncio.DatagramProtocol):
-    __slots__ = ("_leg",)
+    """Leg X's RTP: into the recorder and out to ``peer``, leg Y (the legs do not refer to each
+    other, so a released call leaves no reference cycle once its transports are closed)."""
 
-    def __init__(self, leg: LegMedia) -> None:
+    __slots__ = ("_leg", "_peer")
+
+    def __init__(self, leg: LegMedia, peer: LegMedia) -> None:
         self._leg = leg
+        self._peer = peer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._leg.closed:  # released while the endpoint was being made
@@ -198,7 +200,7 @@ class RtpProtocol(asyncio.DatagramProtocol):
             if recorder is not None:
                 _, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
                 recorder.audio(leg.leg, recorded, ssrc, timestamp, data[start:end])
-        peer = leg.peer
+        peer = self._peer
         if peer.ringing:
             peer.ringing = False  # the other side's own media (early media) replaces the tone
         target = peer.send_to
@@ -220,10 +222,11 @@ class RtpProtocol(asyncio.DatagramProtocol):
 class RtcpProtocol(asyncio.DatagramProtocol):
     """RTCP is relayed as it is (its SSRCs are the peers' own), latched like RTP."""
 
-    __slots__ = ("_leg",)
+    __slots__ = ("_leg", "_peer")
 
-    def __init__(self, leg: LegMedia) -> None:
+    def __init__(self, leg: LegMedia, peer: LegMedia) -> None:
         self._leg = leg
+        self._peer = peer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._leg.closed:
@@ -242,7 +245,7 @@ class RtcpProtocol(asyncio.DatagramProtocol):
                 leg.dropped += 1
                 return
             leg.rtcp_source = leg.rtcp_send_to = addr
-        peer = leg.peer
+        peer = self._peer
         target, transport = peer.rtcp_send_to, peer.rtcp
         if target is not None and transport is not None:
             transport.sendto(data, target)

@@ -71,10 +71,11 @@ class EmbeddedMediaPlane:
             self._ports.release(agent)
             raise
         session = RelaySession(self, call_id, events, agent, callee)
-        for media in session.legs.values():
+        for leg, media in session.legs.items():
+            peer = session.legs[leg.other]
             media.opening = (
-                _open(loop, RtpProtocol(media), media.pair.rtp),
-                _open(loop, RtcpProtocol(media), media.pair.rtcp),
+                _open(loop, RtpProtocol(media, peer), media.pair.rtp),
+                _open(loop, RtcpProtocol(media, peer), media.pair.rtcp),
             )
         self._sessions.add(session)
         self._slots[self._next_slot].add(session)
@@ -123,6 +124,7 @@ class EmbeddedMediaPlane:
             else:
                 opening.cancel()  # not attached yet: the socket is closed when the task ends
         media.rtp = media.rtcp = None
+        media.opening = ()  # a finished task holds its (transport, protocol): a cycle through the leg
         self._ports.release(media.pair)
 
     def forget(self, session: RelaySession) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sipline.media import sdp
+from sipline.media.dtmf import DtmfDecoder
 from sipline.media.port import Leg, MediaError, MediaEvents, MediaStats, RawRecording
 from sipline.media.recording.recorder import Recorder
 from sipline.media.relay.leg import LegMedia
@@ -47,8 +48,6 @@ class RelaySession:
             Leg.AGENT: LegMedia(Leg.AGENT, agent, self._dtmf_reporter(Leg.AGENT)),
             Leg.CALLEE: LegMedia(Leg.CALLEE, callee, self._dtmf_reporter(Leg.CALLEE)),
         }
-        self.legs[Leg.AGENT].peer = self.legs[Leg.CALLEE]
-        self.legs[Leg.CALLEE].peer = self.legs[Leg.AGENT]
         self._receive: dict[Leg, tuple[Codec, ...]] = {Leg.AGENT: (), Leg.CALLEE: ()}
         self._send: dict[Leg, tuple[Codec, ...] | None] = {Leg.AGENT: None, Leg.CALLEE: None}
         self._offered_direction: dict[Leg, str | None] = {Leg.AGENT: None, Leg.CALLEE: None}
@@ -232,6 +231,7 @@ class RelaySession:
             for media in self.legs.values():
                 media.ringing = False
                 self._plane.close_leg(media)
+                media.dtmf = DtmfDecoder(_unheard)  # its reporter refers to this session: a cycle
             self._plane.forget(self)
         return self.stats()
 
@@ -243,3 +243,7 @@ class RelaySession:
                 log.exception("call %s: the DTMF handler failed", self.call_id)
 
         return report
+
+
+def _unheard(digit: str) -> None:
+    """Where a released session's late telephone-events go."""
