@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.media.loadgen import Step, System, compile_loadgen, run_step
 from bench.media.relay_process import EmbeddedRelay, embedded_running
-from bench.media.rtpengine import rtpengine_running
+from bench.media.rtpengine import Rtpengine, rtpengine_running
 
 TARGET_CALLS = 250
 MAX_P99_MS = 20.0
@@ -173,6 +173,9 @@ def main() -> None:
             close = embedded.last_close
             print(f"embedded relay, last step: {close['relayed']} packets relayed by its own count, "
                   f"{close['dropped']} dropped, {close['recorded_bytes'] / 1e6:.1f} MB recorded")  # fmt: skip
+        rtpengine = systems.get("rtpengine")
+        if isinstance(rtpengine, Rtpengine):
+            print(f"rtpengine: {rtpengine.recorded_bytes() / 1e6:.1f} MB of pcap recordings over all steps")
         report(steps, recording)
         if profile is not None and profile.exists():
             print_profile(profile, int(steps["embedded"][-1].summary["received"]))

@@ -22,8 +22,8 @@ class Rtpengine:
     name = "rtpengine"
     recording = True
 
-    def __init__(self, process: subprocess.Popen[bytes], ng: NgClient) -> None:
-        self.process, self.ng = process, ng
+    def __init__(self, process: subprocess.Popen[bytes], ng: NgClient, recordings: Path) -> None:
+        self.process, self.ng, self.recordings = process, ng, recordings
         self.pid = process.pid
         self.call_ids: list[str] = []
 
@@ -55,6 +55,10 @@ class Rtpengine:
             self.ng.command("delete", {"call-id": call_id, "from-tag": "a"})
         self.call_ids.clear()
 
+    def recorded_bytes(self) -> int:
+        """What its pcap recordings hold so far (all steps)."""
+        return sum(path.stat().st_size for path in self.recordings.rglob("*") if path.is_file())
+
 
 @contextmanager
 def rtpengine_running(workdir: Path, ports: range, cpu: str = "0") -> Iterator[Rtpengine]:
@@ -84,7 +88,7 @@ def rtpengine_running(workdir: Path, ports: range, cpu: str = "0") -> Iterator[R
     try:
         _wait_ready(ng, process, workdir / "rtpengine.log")
         ng.sock.settimeout(10.0)
-        yield Rtpengine(process, ng)
+        yield Rtpengine(process, ng, recordings)
     finally:
         ng.close()
         process.terminate()
