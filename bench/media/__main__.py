@@ -20,38 +20,18 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
-import random
-import socket
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench.media.loadgen import Step, System, compile_loadgen, run_step
+from bench.media.ports import free_port_ranges
 from bench.media.relay_process import EmbeddedRelay, embedded_running
 from bench.media.rtpengine import Rtpengine, rtpengine_running
 
 TARGET_CALLS = 250
 MAX_P99_MS = 20.0
 MAX_CPU_RATIO = 1.25
-
-
-def free_port_ranges(count: int, size: int) -> list[range]:
-    """`count` disjoint ranges of `size` UDP ports, every one free now, below the ephemeral range."""
-    for _ in range(50):
-        base = random.randrange(20000, 32768 - count * size) & ~1
-        ranges = [range(base + i * size, base + (i + 1) * size) for i in range(count)]
-        if all(_udp_free(port) for span in ranges for port in span):
-            return ranges
-    raise SystemExit("no free RTP port ranges between 20000 and 32767")
-
-
-def _udp_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def header() -> str:
@@ -137,11 +117,11 @@ def main() -> None:
     if (
         not ramp
         or ramp[0] < 1
-        or ramp[-1] > 5000
+        or ramp[-1] > 1500
         or not 0 < args.seconds <= 600
         or not 0 <= args.warmup <= 60
     ):
-        parser.error("calls 1-5000, seconds 0-600, warmup 0-60")
+        parser.error("calls 1-1500, seconds 0-600, warmup 0-60")
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1})  # the driver shares CPU 1 with the load generator
     names = [name for name in ("embedded", "rtpengine") if args.only in (None, name)]
