@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.media.loadgen import compile_loadgen
+from bench.media.loadgen import compile_loadgen, run_step
 from bench.media.ng import Bencodable, bdecode, bencode
+from bench.media.ports import free_port_ranges
+from bench.media.relay_process import embedded_running
 
 
 def test_bencode_reads_back_what_it_wrote() -> None:
@@ -66,3 +68,17 @@ def test_the_generator_counts_what_never_arrives(tmp_path: Path) -> None:
     summary = run_generator(binary, 2, 0.5, lambda ports: ports)
     assert summary["received"] == 0 and summary["lost"] == summary["sent"] > 0
     assert summary["misrouted"] == summary["sent"] and summary["calls_zero_loss"] == 0
+
+
+@pytest.mark.slow
+def test_two_recorded_calls_through_the_embedded_relay_lose_nothing(tmp_path: Path) -> None:
+    """The bench's own path end to end: the relay in its process, sessions through the media port,
+    2 calls for a second; every packet comes out of the other leg, and the relay counts them too."""
+    binary = compile_loadgen(tmp_path)
+    (ports,) = free_port_ranges(1, 64)
+    with embedded_running(tmp_path, ports, record=True, cpu="0-1") as relay:
+        step = run_step(binary, relay, 2, 1.0, 0.2, cpu="0-1")
+    assert step.summary["sent"] >= 2 * 2 * 50
+    assert step.lost == 0 and step.summary["misrouted"] == 0 and step.zero_loss_calls == 2
+    assert relay.last_close["relayed"] == step.summary["received"]
+    assert step.relayed > 0
