@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.media.sdp import audio_port, offer_sdp
 from sipline.media.port import Leg, MediaError, MediaPlane, MediaSession, RawRecording
+from sipline.media.relay import EmbeddedMediaPlane
 from sipline.runtime import run
 
 
@@ -49,10 +50,8 @@ class QuietCall:
 
 
 def embedded_plane(port_min: int, port_max: int, spool: Path) -> MediaPlane:
-    """The relay helper's EmbeddedMediaPlane over RTP ports `port_min`..`port_max`, recording into `spool`."""
-    from sipline.media.relay import EmbeddedMediaPlane
-
-    return EmbeddedMediaPlane(port_min=port_min, port_max=port_max, spool_dir=spool)  # type: ignore[call-arg]
+    """The embedded relay over RTP ports `port_min`..`port_max`, recording into `spool`."""
+    return EmbeddedMediaPlane("127.0.0.1", port_min, port_max, media_timeout=3600.0, spool=spool)
 
 
 class Bench:
@@ -62,7 +61,7 @@ class Bench:
         self.profile: cProfile.Profile | None = None
         self.profile_path = ""
 
-    def open(self, pairs: list[list[int]], record: bool) -> dict[str, Any]:
+    async def open(self, pairs: list[list[int]], record: bool) -> dict[str, Any]:
         targets, recording = [], record
         if self.profile_path:
             self.profile = cProfile.Profile()
@@ -78,8 +77,11 @@ class Bench:
                 try:
                     session.start_recording(str(uuid.uuid4()))
                 except (NotImplementedError, MediaError) as error:
-                    print(f"recording not started: {error!r}", file=sys.stderr)
+                    call.failures.append(repr(error))
+                if call.failures:  # the relay reports a recording it cannot make, and goes on
+                    print(f"recording not started: {call.failures[0]}", file=sys.stderr)
                     recording = False
+        await asyncio.sleep(0.1)  # the sockets attach to the loop
         gc.collect()
         if self.profile is not None:
             self.profile.enable()
@@ -119,7 +121,7 @@ async def serve(port_min: int, port_max: int, spool: Path) -> None:
                 bench.profile_path = str(request["profile"])
                 answer: dict[str, Any] = {"profiling": True}
             elif "open" in request:
-                answer = bench.open(request["open"], bool(request.get("record")))
+                answer = await bench.open(request["open"], bool(request.get("record")))
             elif "close" in request:
                 answer = bench.close()
             else:
