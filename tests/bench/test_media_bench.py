@@ -81,4 +81,5 @@ def test_two_recorded_calls_through_the_embedded_relay_lose_nothing(tmp_path: Pa
     assert step.summary["sent"] >= 2 * 2 * 50
     assert step.lost == 0 and step.summary["misrouted"] == 0 and step.zero_loss_calls == 2
     assert relay.last_close["relayed"] == step.summary["received"]
+    assert relay.recording and relay.last_close["recorded_bytes"] > 0
     assert step.relayed > 0
