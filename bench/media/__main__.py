@@ -37,7 +37,7 @@ MAX_CPU_RATIO = 1.25
 def header() -> str:
     return (
         f"{'system':<10} {'calls':>5} {'0-loss':>6} {'lost':>6} {'misrt':>5} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7} {'relayed':>8} {'CPU %':>6} {'us/pkt':>7}  clean"
+        f"{'max ms':>7} {'relayed':>8} {'CPU %':>6} {'wait %':>6} {'us/pkt':>7}  clean"
     )
 
 
@@ -46,7 +46,7 @@ def row(step: Step) -> str:
     return (
         f"{step.system:<10} {step.calls:>5} {step.zero_loss_calls:>6} {step.lost:>6} {s['misrouted']:>5} "
         f"{s['p50_ms']:>7.2f} {step.p99_ms:>7.2f} {s['max_ms']:>7.1f} {step.relayed:>8} "
-        f"{step.cpu_share * 100:>6.1f} {step.cpu_us_per_packet:>7.2f}  "
+        f"{step.cpu_share * 100:>6.1f} {step.waited_share * 100:>6.1f} {step.cpu_us_per_packet:>7.2f}  "
         f"{'yes' if step.clean(MAX_P99_MS) else 'NO'}"
     )
 

@@ -51,6 +51,7 @@ class Step:
     summary: dict[str, Any]  # the generator's JSON
     cpu_seconds: float  # the system's utime + stime over the window
     window_seconds: float
+    waited_seconds: float = 0.0  # time its threads were runnable but not running (CPU 0 shared)
 
     @property
     def relayed(self) -> int:
@@ -64,6 +65,11 @@ class Step:
     def cpu_share(self) -> float:
         """The system's CPU use over the window, as a share of one core."""
         return self.cpu_seconds / self.window_seconds if self.window_seconds else 0.0
+
+    @property
+    def waited_share(self) -> float:
+        """Share of the window the system spent runnable but waiting for its CPU (other work on it)."""
+        return self.waited_seconds / self.window_seconds if self.window_seconds else 0.0
 
     @property
     def lost(self) -> int:
@@ -88,6 +94,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
 
 
+def run_queue_seconds(pid: int) -> float:
+    """How long the threads of `pid` have waited, runnable, for a CPU (/proc/PID/task/*/schedstat)."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            waited += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile, or no schedstats in this kernel
+    return waited / 1e9
+
+
 def run_step(binary: Path, system: System, calls: int, seconds: float, warmup: float, cpu: str = "1") -> Step:
     """`calls` calls through `system` for `warmup` + `seconds`; CPU measured over `seconds`."""
     generator = subprocess.Popen(
@@ -104,10 +121,11 @@ def run_step(binary: Path, system: System, calls: int, seconds: float, warmup: f
         targets = system.open_calls(list(zip(ports[0::2], ports[1::2], strict=True)))
         generator.stdin.write("TARGETS " + " ".join(f"{a} {b}" for a, b in targets) + "\n")
         generator.stdin.flush()
-        marks: dict[str, tuple[float, float]] = {}
+        marks: dict[str, tuple[float, float, float]] = {}
         for line in generator.stdout:
             if line.startswith("MARK "):
-                marks[line.split()[1]] = (os.times().elapsed, cpu_seconds(system.pid))
+                at = (os.times().elapsed, cpu_seconds(system.pid), run_queue_seconds(system.pid))
+                marks[line.split()[1]] = at
             elif line.startswith("{"):
                 summary = json.loads(line)
                 break
@@ -116,5 +134,5 @@ def run_step(binary: Path, system: System, calls: int, seconds: float, warmup: f
     finally:
         generator.wait(30)
         system.close_calls()
-    (warm_at, warm_cpu), (end_at, end_cpu) = marks["warm"], marks["end"]
-    return Step(system.name, calls, summary, end_cpu - warm_cpu, end_at - warm_at)
+    (warm_at, warm_cpu, warm_wait), (end_at, end_cpu, end_wait) = marks["warm"], marks["end"]
+    return Step(system.name, calls, summary, end_cpu - warm_cpu, end_at - warm_at, end_wait - warm_wait)
