@@ -18,10 +18,12 @@ Run: python -m bench.media [--calls 100,250,400] [--seconds 10] [--warmup 3] [--
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import pstats
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.media.loadgen import Step, System, compile_loadgen, run_step
@@ -32,6 +34,20 @@ from bench.media.rtpengine import Rtpengine, rtpengine_running
 TARGET_CALLS = 250
 MAX_P99_MS = 20.0
 MAX_CPU_RATIO = 1.25
+LOCK = Path(tempfile.gettempdir()) / "sipline-bench-media.lock"
+
+
+@contextmanager
+def one_run_at_a_time() -> Iterator[None]:
+    """Hold a machine-wide lock: two runs would share CPU 0, and two rtpengines with overlapping port
+    ranges cross their calls' audio (the generator counts such packets as misrouted)."""
+    with LOCK.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another bench/media run holds {LOCK}: waiting for it", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def header() -> str:
@@ -127,6 +143,7 @@ def main() -> None:
     names = [name for name in ("embedded", "rtpengine") if args.only in (None, name)]
     steps: dict[str, list[Step]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        stack.enter_context(one_run_at_a_time())
         workdir = Path(tmp)
         binary = compile_loadgen(workdir)
         ranges = free_port_ranges(len(names), 4 * ramp[-1] + 64)
