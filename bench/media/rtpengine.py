@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import free_port
-from bench.media.loadgen import favoured
+from bench.media.loadgen import start_favoured
 from bench.media.ng import NgClient
 from bench.media.sdp import audio_port, offer_sdp
 
@@ -84,7 +84,7 @@ def rtpengine_running(workdir: Path, ports: range, cpu: str = "0") -> Iterator[R
         "--timeout=60",
         "--delete-delay=0",
     ]
-    process = subprocess.Popen(favoured(command, cpu), stdout=log, stderr=subprocess.STDOUT)
+    process = start_favoured(command, cpu, stdout=log, stderr=subprocess.STDOUT)
     ng = NgClient(("127.0.0.1", ng_port), timeout=1.0)
     try:
         _wait_ready(ng, process, workdir / "rtpengine.log")
