@@ -184,6 +184,9 @@ def main() -> None:
                 step = run_step(binary, system, calls, args.seconds, args.warmup)
                 steps[name].append(step)
                 print(row(step), flush=True)
+                if isinstance(system, EmbeddedRelay):
+                    p99, worst = system.last_close["lag_p99_ms"], system.last_close["lag_max_ms"]
+                    print(f"{'':<10} its event loop's lag: p99 {p99:.1f} ms, max {worst:.1f} ms")
         embedded = systems.get("embedded")
         recording = embedded.recording if isinstance(embedded, EmbeddedRelay) else None
         if isinstance(embedded, EmbeddedRelay) and embedded.last_close:

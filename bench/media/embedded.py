@@ -54,12 +54,42 @@ def embedded_plane(port_min: int, port_max: int, spool: Path) -> MediaPlane:
     return EmbeddedMediaPlane("127.0.0.1", port_min, port_max, media_timeout=3600.0, spool=spool)
 
 
+class LoopLag:
+    """How late a 10 ms timer fires on the relay's loop: the stalls every packet behind them waits out."""
+
+    PERIOD = 0.01
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lags: list[float] = []
+        self.handle: asyncio.TimerHandle | None = None
+        self._due = 0.0
+
+    def start(self) -> None:
+        self.lags.clear()
+        self._due = self.loop.time() + self.PERIOD
+        self.handle = self.loop.call_at(self._due, self._fired)
+
+    def _fired(self) -> None:
+        now = self.loop.time()
+        self.lags.append(now - self._due)
+        self._due = now + self.PERIOD
+        self.handle = self.loop.call_at(self._due, self._fired)
+
+    def stop(self) -> dict[str, float]:
+        if self.handle is not None:
+            self.handle.cancel()
+        lags = sorted(self.lags) or [0.0]
+        return {"lag_p99_ms": lags[int(len(lags) * 0.99)] * 1e3, "lag_max_ms": lags[-1] * 1e3}
+
+
 class Bench:
     def __init__(self, plane: MediaPlane) -> None:
         self.plane = plane
         self.sessions: list[tuple[MediaSession, QuietCall]] = []
         self.profile: cProfile.Profile | None = None
         self.profile_path = ""
+        self.lag = LoopLag(asyncio.get_running_loop())
 
     async def open(self, pairs: list[list[int]], record: bool) -> dict[str, Any]:
         targets, recording = [], record
@@ -85,9 +115,11 @@ class Bench:
         gc.collect()
         if self.profile is not None:
             self.profile.enable()
+        self.lag.start()
         return {"targets": targets, "recording": recording}
 
     def close(self) -> dict[str, Any]:
+        lag = self.lag.stop()
         if self.profile is not None:
             self.profile.disable()
             self.profile.dump_stats(self.profile_path)
@@ -103,7 +135,8 @@ class Bench:
                 recorded += sum(path.stat().st_size for path in (raw.left, raw.right) if path.exists())
             failures += call.failures
         self.sessions.clear()
-        return {"relayed": relayed, "dropped": dropped, "recorded_bytes": recorded, "failures": failures[:5]}
+        counts = {"relayed": relayed, "dropped": dropped, "recorded_bytes": recorded}
+        return counts | {"failures": failures[:5]} | lag
 
 
 async def serve(port_min: int, port_max: int, spool: Path) -> None:
