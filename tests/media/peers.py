@@ -75,9 +75,24 @@ class Peer:
         self.timestamp += 160
 
     async def receive(self, timeout: float = 2.0) -> Packet:
-        loop = asyncio.get_running_loop()
-        data, source = await asyncio.wait_for(loop.sock_recvfrom(self.sock, 2048), timeout)
+        data, source = await self.receive_datagram(timeout)
         return parse(data, source)
+
+    async def receive_datagram(self, timeout: float = 2.0) -> tuple[bytes, tuple[str, int]]:
+        """The next datagram (uvloop has no ``sock_recvfrom``: a reader callback waits for it)."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    return self.sock.recvfrom(65536)  # type: ignore[no-any-return]
+                except BlockingIOError:
+                    pass
+                readable: asyncio.Future[None] = loop.create_future()
+                loop.add_reader(self.sock.fileno(), _wake, readable)
+                try:
+                    await readable
+                finally:
+                    loop.remove_reader(self.sock.fileno())
 
     async def nothing_within(self, seconds: float) -> bool:
         try:
@@ -87,6 +102,7 @@ class Peer:
         return False
 
     def drain(self) -> list[bytes]:
+        """Whatever has arrived by now."""
         got = []
         while True:
             try:
@@ -96,6 +112,11 @@ class Peer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _wake(readable: asyncio.Future[None]) -> None:
+    if not readable.done():
+        readable.set_result(None)
 
 
 @dataclass

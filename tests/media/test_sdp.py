@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 
@@ -10,7 +11,7 @@ import pytest
 from sipline.media import sdp
 from sipline.media.port import Leg, MediaError, NoCommonCodec
 from sipline.media.relay import EmbeddedMediaPlane
-from tests.media.peers import Events, phone_sdp
+from tests.media.peers import Events, Peer, phone_sdp, platform_address
 
 OFFER = (
     b"v=0\r\no=- 1 1 IN IP4 127.0.0.5\r\ns=-\r\nc=IN IP4 127.0.0.5\r\nt=0 0\r\n"
@@ -91,14 +92,14 @@ def test_a_host_name_or_unspecified_address_waits_for_latching() -> None:
 async def test_other_codecs_pass_through_with_one_warning(
     plane: EmbeddedMediaPlane, caplog: pytest.LogCaptureFixture
 ) -> None:
-    session = plane.allocate("g722", Events())
+    session = plane.allocate("g729", Events())
     try:
-        answer = session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="9 0 101")).decode()
-        assert "m=audio" in answer and " 0 9 101" in answer  # G.711 first, G.722 kept
+        answer = session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="18 0 101")).decode()
+        assert "m=audio" in answer and " 0 18 101" in answer  # G.711 first, G.729 kept
         offer = session.make_offer(Leg.CALLEE).decode()
-        assert "a=rtpmap:9 G722/8000" in offer and "a=rtpmap:8 PCMA/8000" in offer
-        session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="9"))
-        warnings = [r for r in caplog.records if "G722" in r.getMessage()]
+        assert "a=rtpmap:18 G729/8000" in offer and "a=rtpmap:8 PCMA/8000" in offer
+        session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="18"))
+        warnings = [r for r in caplog.records if "G729" in r.getMessage()]
         assert len(warnings) == 1
     finally:
         session.release()
@@ -110,8 +111,24 @@ async def test_an_offer_without_a_common_codec_is_refused(plane: EmbeddedMediaPl
         session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="0"))
         session.make_offer(Leg.CALLEE)
         with pytest.raises(NoCommonCodec):
-            session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="18"))
+            session.accept_answer(Leg.CALLEE, phone_sdp(4002, formats="3"))
         with pytest.raises(NoCommonCodec):
             session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="101"))
     finally:
         session.release()
+
+
+async def test_an_ipv6_address_on_an_ipv4_relay_waits_for_latching(plane: EmbeddedMediaPlane) -> None:
+    session = plane.allocate("v6", Events())
+    callee = Peer()
+    try:
+        session.accept_offer(Leg.AGENT, b"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n")
+        to_callee_side = platform_address(session.make_offer(Leg.CALLEE))
+        session.accept_answer(Leg.CALLEE, phone_sdp(callee.port, formats="0"))
+        callee.send_audio(to_callee_side, 0)
+        await asyncio.sleep(0.05)
+        stats = session.stats()
+        assert stats.callee.packets_in == 1 and stats.agent.packets_out == 0  # nowhere to send yet
+    finally:
+        session.release()
+        callee.close()

@@ -1,8 +1,9 @@
 """Codec policy between the two legs of an anchored call (no I/O: pure choices over codec lists).
 
-PCMU, PCMA and telephone-event are kept; other codecs are passed through (forwarded when both legs
-share them, never recorded). G.711 comes first in the platform's answers so that phones send a law
-the recorder reads; the other law is always offered too, since the relay transcodes between them.
+PCMU, PCMA and telephone-event are kept; G.722 is relayed and recorded when both legs share it;
+other codecs are passed through (forwarded when both legs share them, never recorded). G.711
+comes first in the platform's answers so that phones send a law the recorder reads; the other law
+is always offered too, since the relay transcodes between them.
 """
 
 from __future__ import annotations

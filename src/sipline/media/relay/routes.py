@@ -12,7 +12,7 @@ from typing import NamedTuple
 from sipline.media import g711
 from sipline.media.sdp import Codec
 
-RECORDED = frozenset({"PCMU", "PCMA"})  # the recorder decodes these; others pass unrecorded
+RECORDED = frozenset({"PCMU", "PCMA", "G722"})  # the recorder decodes these; others pass unrecorded
 TELEPHONE_EVENT = "TELEPHONE-EVENT"
 _TRANSCODE = {("PCMU", "PCMA"): g711.ULAW_TO_ALAW, ("PCMA", "PCMU"): g711.ALAW_TO_ULAW}
 

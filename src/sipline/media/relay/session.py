@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sipline.media import sdp
 from sipline.media.port import Leg, MediaError, MediaEvents, MediaStats, RawRecording
+from sipline.media.recording.recorder import Recorder
 from sipline.media.relay.leg import LegMedia
 from sipline.media.relay.negotiation import accepted_codecs, answer_codecs, offer_codecs, passed_through
 from sipline.media.relay.ports import PortPair
@@ -54,7 +56,7 @@ class RelaySession:
         self._origins = {leg: sdp.Origin(secrets.randbelow(2**31), 0) for leg in Leg}
         self._warned_passthrough = False
         self._ringers: dict[Leg, RingbackStream] = {}
-        self._recorder: Any = None  # sipline.media.recording.recorder.Recorder, when recording
+        self._recorder: Recorder | None = None
         self._released = False
         self._media_started = False
         self._idle_since = 0.0
@@ -161,11 +163,6 @@ class RelaySession:
         if self._recorder is not None or self._released:
             return
         try:
-            from sipline.media.recording.recorder import Recorder  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            self._events.recording_failed("recording is not available in this build")
-            return
-        try:
             self._recorder = Recorder(
                 self._plane.spool,
                 recording_id,
@@ -238,8 +235,11 @@ class RelaySession:
             self._plane.forget(self)
         return self.stats()
 
-    def _dtmf_reporter(self, leg: Leg) -> Any:
+    def _dtmf_reporter(self, leg: Leg) -> Callable[[str], None]:
         def report(digit: str) -> None:
-            self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            try:
+                self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            except Exception:  # the call's handler failing must not stop the packet's relaying
+                log.exception("call %s: the DTMF handler failed", self.call_id)
 
         return report
