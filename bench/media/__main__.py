@@ -7,12 +7,15 @@ the relay. The systems, each pinned to CPU 0 and measured in turn at every N of 
 - the embedded relay (`EmbeddedMediaPlane`) in a Python process of its own, sessions allocated
   through the media port (offer/answer per leg) with recording on;
 - rtpengine in userspace (`--table=-1`), calls made over its ng protocol with `record call`, pcap.
-Each step counts the calls carried with zero loss, the p99 relay latency, and the system's CPU
-(utime + stime from /proc over the measurement window, after a warm-up) per relayed packet.
+The systems and the generator run in sessions of their own at nice -10, so that other work on a
+shared machine disturbs less. Each step counts the calls carried with zero loss, the p99 relay
+latency, the system's CPU (utime + stime from /proc over the measurement window, after a warm-up)
+per relayed packet, and how long the system waited, runnable, for its CPU (`wait %`: other work).
 Targets: at least 250 recorded calls with zero loss and p99 under 20 ms on one core, and CPU per
-packet at most 1.25 times rtpengine's.
+packet at most 1.25 times rtpengine's (the cheapest of `--repeat` runs at 250 calls).
 
-Run: python -m bench.media [--calls 100,250,400] [--seconds 10] [--warmup 3] [--only embedded]
+Run: python -m bench.media [--calls 100,250,400] [--seconds 10] [--warmup 3] [--repeat 1]
+     [--only embedded|rtpengine] [--no-record] [--profile]
 """
 
 from __future__ import annotations
