@@ -134,6 +134,7 @@ def build_media_plane(settings: Settings) -> MediaPlane:
         settings.rtp_port_max,
         media_timeout=settings.media_timeout,
         spool=Path(recording_dir) / "spool",
+        advertised=settings.media_address,
     )
 
 

@@ -67,3 +67,20 @@ async def test_media_timeout_fires_once_and_activity_is_reported(plane: Embedded
         assert call.events.timeouts[0] >= 0.2
     finally:
         call.close()
+
+
+async def test_early_media_before_the_183_is_read_stays_latched_behind_nat(plane: EmbeddedMediaPlane) -> None:
+    session = plane.allocate("early", Events())
+    agent, callee = Peer(), Peer()
+    try:
+        to_agent_side = platform_address(session.accept_offer(Leg.AGENT, phone_sdp(agent.port)))
+        to_callee_side = platform_address(session.make_offer(Leg.CALLEE))
+        callee.send_audio(to_callee_side, 0, b"\x70" * 160)  # the 183's RTP overtakes the 183
+        assert (await agent.receive()).payload == b"\x70" * 160
+        session.accept_answer(Leg.CALLEE, phone_sdp(callee.port, address="127.0.0.9", formats="0"))
+        agent.send_audio(to_agent_side, 0, b"\x71" * 160)  # still reaches the callee's real address
+        assert (await callee.receive()).payload == b"\x71" * 160
+    finally:
+        session.release()
+        agent.close()
+        callee.close()

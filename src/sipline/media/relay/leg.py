@@ -5,7 +5,7 @@ only ever sees the platform's address it was given in SDP.
 
 Symmetric RTP with latching: the remote address comes from SDP until the leg's first valid RTP
 packet arrives; from then on the leg is latched to that packet's source, and packets from any other
-address on the port are dropped (counted as strangers), never forwarded nor recorded.
+address on the port are dropped (and counted), never forwarded nor recorded.
 
 Only valid RTP with a negotiated payload type latches. Re-latch rule (for a NAT that rebinds
 mid-call, without letting a stranger take a call over):
@@ -90,7 +90,6 @@ class LegMedia:
         "send_to",
         "silent_ticks",
         "source",
-        "strangers",
         "ticked_packets",
     )
 
@@ -113,7 +112,7 @@ class LegMedia:
         self.recorder: AudioSink | None = None
         self.dtmf = DtmfDecoder(on_dtmf)
         self.ringing = False
-        self.packets_in = self.packets_out = self.bytes_in = self.dropped = self.strangers = 0
+        self.packets_in = self.packets_out = self.bytes_in = self.dropped = 0
         self.ticked_packets = 0
         self.silent_ticks = 0
 
@@ -122,12 +121,13 @@ class LegMedia:
         return self.pair.port
 
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
-        """The leg's SDP named this address; a different one than before unlatches it."""
+        """The leg's SDP named this address; a different one than its previous SDP's unlatches it."""
         if address is not None and (":" in address) != (self.pair.rtp.family == socket.AF_INET6):
             address = None  # another IP version than our socket's: found by latching, if at all
         rtp = (address, port) if address is not None and port else None
         rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
-        if rtp != self.sdp_rtp:
+        if rtp != self.sdp_rtp and (self.sdp_rtp is not None or self.source is None):
+            # (a leg latched before its first SDP, by early media, stays latched)
             self.source = self.rtcp_source = None
             self.send_to, self.rtcp_send_to = rtp, rtcp
         elif self.rtcp_source is None and self.source is None:
@@ -142,7 +142,6 @@ class LegMedia:
             and source != self.sdp_rtp
             and not (self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc)
         ):
-            self.strangers += 1
             self.dropped += 1
             return False
         if self.source is not None:
