@@ -96,7 +96,11 @@ def test_call_wait_shows_the_progress_then_records_get_and_list(
     assert all(re.fullmatch(r"\d\d:\d\d:\d\d", stage.split("  ", 1)[0]) for stage in stages)
     shown = {line.split()[0]: line.split()[1:] for line in talked.stdout.splitlines()}
     assert shown["voiceId"] == [voice_id.split()[1]] and shown["terminationCode"] == ["200"]
-    assert shown["recordingFileId"] == [] and "None" not in talked.stdout
+    # every answered call is recorded: its recordingFileId is a UUID
+    assert len(shown["recordingFileId"]) == 1 and "None" not in talked.stdout
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", shown["recordingFileId"][0]
+    )
 
     busy = customer.run(
         "call", "--account", account, "--callee", "442079460486", "--display-num", "1008122211", "--wait",
