@@ -25,8 +25,10 @@ Recordings are 8 kHz (G.711), or 16 kHz when the call's first audio is G.722.
   its next packet the other way. A run never reaches past where the skew window or the maximum
   duration ends, seen from its last clock check;
 - anything else (a stream's first packets, loss, reordering, duplicates, a new SSRC, G.722): placed
-  by the rules above, decoded at once and kept by offset until the flush (the run so far is settled
-  first, so that what arrived later still wins where packets overlap).
+  by the rules above, decoded at once and kept until the flush, after the run so far.
+
+Everything is written in the order it arrived, so where packets overlap (a duplicate, packets of
+unequal length, a straggler of another stream) the one that arrived last wins.
 
 A write error (disk full, quota, I/O) ends the recording, not the call: logged once,
 ``on_failure`` told once, further audio ignored, nothing raised.
@@ -201,7 +203,7 @@ class _Channel:
         self.next_timestamp = timestamp
 
     def end_run(self) -> None:
-        self.next_timestamp = -1
+        self.next_timestamp, self.run_codec = -1, None  # (no codec is None: no packet matches)
         self.run.clear()
 
     def settle_run(self, unit: int) -> None:
