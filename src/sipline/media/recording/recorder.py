@@ -173,7 +173,7 @@ class _Channel:
         # The run: G.711 payloads as received, from position run_start (in RTP ticks, one per
         # payload byte) on, of the stream run_ssrc (sent as run_codec) that track.current anchors
         # (the anchor is moved to the run's end when the run is written or settled). The run's
-        # next packet has next_timestamp (-1: no run) and may take it to at most ``room`` bytes.
+        # next packet has next_timestamp (-1: no run); ``room`` bytes more may join it.
         self.run = bytearray()
         self.run_start = 0
         self.run_ssrc = -1
@@ -206,19 +206,27 @@ class _Channel:
         self.next_timestamp, self.run_codec = -1, None  # (no codec is None: no packet matches)
         self.run.clear()
 
-    def settle_run(self, unit: int) -> None:
-        """The run so far decoded into ``pending``; the run goes on from its end."""
+    def take_run(self, unit: int) -> tuple[int, bytes]:
+        """The run so far, decoded, and its byte offset; the run goes on from its end."""
         run = self.run
-        if run:
-            self.put(self.run_start * unit, self.decode(bytes(run)))
-            self.run_start += len(run)
-            run.clear()
-            anchor = self.track.current  # the same mapping, nearer: keeps distances small
-            if anchor is not None:
-                anchor.timestamp, anchor.position = self.next_timestamp, self.run_start
+        taken = (self.run_start * unit, self.decode(bytes(run)))
+        self.run_start += len(run)
+        run.clear()
+        anchor = self.track.current  # the same mapping, nearer: keeps distances small
+        if anchor is not None:
+            anchor.timestamp, anchor.position = self.next_timestamp, self.run_start
+        return taken
+
+    def settle_run(self, unit: int) -> None:
+        """The run so far decoded into ``pending`` (the packet that comes next goes after it)."""
+        if self.run:
+            self.put(*self.take_run(unit))
 
     def write_pending(self, unit: int) -> None:
         """Writes what is pending and the run, in arrival order; raises ``OSError``."""
+        if self.run and not self.pending:  # the usual flush: a run, nothing else
+            self._write_all(*self.take_run(unit))
+            return
         self.settle_run(unit)
         pending = self.pending
         if not pending:
@@ -228,7 +236,7 @@ class _Channel:
         for offset, pcm in pending:
             self._write_all(offset, pcm)
 
-    def _write_all(self, offset: int, data: bytearray) -> None:
+    def _write_all(self, offset: int, data: bytes | bytearray) -> None:
         if self.fd is None:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
         view = memoryview(data)
@@ -298,10 +306,11 @@ class Recorder:
         """One RTP payload (codec "PCMU", "PCMA" or "G722"), placed by its RTP timestamp."""
         channel = self._left if leg is _AGENT else self._right
         if timestamp == channel.next_timestamp and ssrc == channel.run_ssrc and codec is channel.run_codec:
-            run = channel.run  # the in-order way: no clock, no placement, decoded at the flush
-            if len(run) + len(payload) <= channel.room:
-                run += payload
-                channel.next_timestamp = (timestamp + len(payload)) & _MASK
+            size = len(payload)  # the in-order way: no clock, no placement, decoded at the flush
+            if size <= channel.room:
+                channel.run += payload
+                channel.room -= size
+                channel.next_timestamp = timestamp + size  # past 2**32: the slow way, once a wrap
                 return
         self._place(channel, codec, ssrc, timestamp, payload)
 
