@@ -170,11 +170,12 @@ class _Channel:
         self.pending_bytes = 0
         self.g722: G722Decoder | None = None
         self.g722_ssrc = -1
-        # The run: G.711 payloads as received, from position run_start (in RTP ticks, one per
-        # payload byte) on, of the stream run_ssrc (sent as run_codec) that track.current anchors
-        # (the anchor is moved to the run's end when the run is written or settled). The run's
-        # next packet has next_timestamp (-1: no run); ``room`` bytes more may join it.
-        self.run = bytearray()
+        # The run: G.711 payloads as received (a list: no copying nor resizing per packet), from
+        # position run_start (in RTP ticks, one per payload byte) on, of the stream run_ssrc (sent
+        # as run_codec) that track.current anchors (the anchor is moved to the run's end when the
+        # run is written or settled). The run's next packet has next_timestamp (-1: no run);
+        # ``room`` bytes more may join it.
+        self.run: list[bytes] = []
         self.run_start = 0
         self.run_ssrc = -1
         self.run_codec: str | None = None
@@ -208,10 +209,10 @@ class _Channel:
 
     def take_run(self, unit: int) -> tuple[int, bytes]:
         """The run so far, decoded, and its byte offset; the run goes on from its end."""
-        run = self.run
-        taken = (self.run_start * unit, self.decode(bytes(run)))
-        self.run_start += len(run)
-        run.clear()
+        payloads = b"".join(self.run)
+        taken = (self.run_start * unit, self.decode(payloads))
+        self.run_start += len(payloads)
+        self.run.clear()
         anchor = self.track.current  # the same mapping, nearer: keeps distances small
         if anchor is not None:
             anchor.timestamp, anchor.position = self.next_timestamp, self.run_start
@@ -308,7 +309,7 @@ class Recorder:
         if timestamp == channel.next_timestamp and ssrc == channel.run_ssrc and codec is channel.run_codec:
             size = len(payload)  # the in-order way: no clock, no placement, decoded at the flush
             if size <= channel.room:
-                channel.run += payload
+                channel.run.append(payload)
                 channel.room -= size
                 channel.next_timestamp = timestamp + size  # past 2**32: the slow way, once a wrap
                 return
