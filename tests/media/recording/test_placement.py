@@ -125,7 +125,9 @@ def test_a_sender_whose_clock_stalls_is_reanchored_by_the_wall_clock(rig: Rig) -
     recorder = rig.recorder(max_skew_seconds=2.0)
     payloads = distinct_payloads(20)
     rig.send(recorder, Leg.AGENT, "PCMU", payloads[:10])
-    rig.clock.now += 10.0  # on hold for 10 s; it resumes where its timestamps stopped
+    for _ in range(10):  # on hold for 10 s (the relay flushes each second); it resumes where its
+        rig.clock.now += 1.0  # timestamps stopped
+        recorder.flush()
     rig.send(recorder, Leg.AGENT, "PCMU", payloads[10:], first_timestamp=5000 + 10 * 160)
     written = packets_in(recorder.close().left)
 
@@ -133,6 +135,35 @@ def test_a_sender_whose_clock_stalls_is_reanchored_by_the_wall_clock(rig: Rig) -
     assert written[:10] == [pcm_of(p) for p in payloads[:10]]
     assert set(written[10:resumed]) == {SILENCE}
     assert written[resumed : resumed + 10] == [pcm_of(p) for p in payloads[10:]]
+
+
+def test_a_burst_faster_than_real_time_stays_within_the_skew_window(rig: Rig) -> None:
+    recorder = rig.recorder(max_skew_seconds=1.0)
+    rig.send(recorder, Leg.AGENT, "PCMU", distinct_payloads(200), at=lambda i: rig.clock.now)  # 4 s at once
+    size = recorder.close().left.stat().st_size
+    assert 8000 * 2 <= size <= (8000 + 160) * 2  # 1 s, and the packet that reached the window's edge
+
+
+def test_a_stream_falling_behind_the_wall_clock_is_reanchored_at_a_flush(rig: Rig) -> None:
+    recorder = rig.recorder(max_skew_seconds=1.0)
+    start = rig.clock.now
+    for i, payload in enumerate(distinct_payloads(200)):  # 4 s of audio sent over 8 s, in order
+        rig.clock.now = start + i * 0.04
+        if i % 25 == 0:
+            recorder.flush()  # the relay's tick, each second
+        recorder.audio(Leg.AGENT, "PCMU", 0x1234, 5000 + i * 160, payload)
+    seconds = recorder.close().left.stat().st_size / (8000 * 2)
+    assert 8.0 - 1.0 - 1.0 - 0.1 <= seconds <= 8.0  # within the skew window and a flush of the clock
+
+
+def test_where_packets_overlap_the_last_to_arrive_wins(rig: Rig) -> None:
+    recorder = rig.recorder()
+    long, next_one, late = b"\x11" * 240, b"\x22" * 160, b"\x33" * 160
+    recorder.audio(Leg.AGENT, "PCMU", 1, 0, long)  # 30 ms
+    recorder.audio(Leg.AGENT, "PCMU", 1, 160, next_one)  # starts 10 ms before the long one ends
+    recorder.audio(Leg.AGENT, "PCMU", 1, 80, late)  # a late one over both
+    written = recorder.close().left.read_bytes()
+    assert written == pcm_of(long[:80] + late + next_one[80:])
 
 
 def test_audio_past_the_maximum_duration_is_dropped(rig: Rig) -> None:
