@@ -4,6 +4,7 @@ invokes it through the voice API, the in-process sandbox carrier is the trunk; `
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_demo_places_a_call_and_prints_its_record(tmp_path: Path) -> None:
         words[0]: words[1] if len(words) > 1 else ""
         for words in (line.split(None, 1) for line in done.stdout.splitlines() if "  " in line)
     }
-    assert fields["recordingFileId"] == ""
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", fields["recordingFileId"].strip())
     assert fields["terminationCode"].strip() == "200"
     assert fields["callDuration"].strip() == "1"
     assert fields["callee"].strip() == "442079469001"
