@@ -21,6 +21,7 @@ CARRIER_DIGITS_SSRC = 235223118  # the SSRC of every dtmf_2833_N.pcap
 CARRIER_DIGITS = "123"  # what carrier_media.xml presses, in order (its dtmf_2833_N.pcap, type 101)
 CARRIER_TALK = 9.2  # seconds carrier_media.xml talks, from the ACK of its 200 to its BYE
 TONE = 1000.0  # Hz, the phone's microphone
+G711_BITRATE = 64000  # bit/s of RTP payload
 _MICROPHONE_SECONDS = 120  # longer than any call here: baresip hangs up when its WAV ends
 
 
@@ -78,6 +79,12 @@ def ssrc(sdp: str) -> int:
     found = re.search(r"^a=ssrc:(\d+)", sdp, re.M)
     assert found is not None, sdp
     return int(found[1])
+
+
+def heard_the_carrier(phone: Baresip) -> bool:
+    """Whether the phone received RTP for most of a status period (baresip averages its receive rate
+    over about 5 s): the carrier's 7 s of speech, not a ringback of half a second."""
+    return max(received for _sent, received in phone.bitrates()) >= 0.75 * G711_BITRATE
 
 
 def ssrcs_heard(phone: Baresip) -> set[int]:
