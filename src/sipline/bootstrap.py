@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.media.port import MediaPlane
+from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
@@ -49,6 +51,7 @@ class Platform:
     calls: CallService
     sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
     metrics: PlatformMetrics
+    media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -117,6 +120,20 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
         metrics=metrics,
+        media=build_media_plane(settings),
+    )
+
+
+def build_media_plane(settings: Settings) -> MediaPlane:
+    """The embedded RTP relay on the configured host and port range."""
+    # recordings in progress are spooled here; a `recording_dir` setting, where there is one, decides
+    recording_dir = getattr(settings, "recording_dir", None) or settings.data_dir / "recordings"
+    return EmbeddedMediaPlane(
+        settings.host,
+        settings.rtp_port_min,
+        settings.rtp_port_max,
+        media_timeout=settings.media_timeout,
+        spool=Path(recording_dir) / "spool",
     )
 
 

@@ -170,6 +170,15 @@ class Settings(BaseSettings):
     rates: tuple[RateSetting, ...] = Field(
         DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
     )
+    rtp_port_min: int = Field(
+        20000, ge=1024, le=65535, description="First port of the RTP range the media relay binds on host."
+    )
+    rtp_port_max: int = Field(
+        29999, ge=1025, le=65535, description="Last port of the RTP range (RTP even, RTCP the next odd one)."
+    )
+    media_timeout: float = Field(
+        60, ge=5, le=3600, description="Seconds without RTP from either leg after which a call is ended."
+    )
 
     @field_validator("digest_algorithms", mode="before")
     @classmethod
@@ -191,6 +200,8 @@ class Settings(BaseSettings):
             if name != SANDBOX_TRUNK and name not in table:
                 raise ValueError(f"trunk {name!r} is used but not defined in trunks")
         self.rate_deck()
+        if self.rtp_port_max - self.rtp_port_min < 3:
+            raise ValueError("rtp_port_max must be at least rtp_port_min + 3 (one call needs two port pairs)")
         return self
 
     def trunk_table(self) -> dict[str, Trunk]:

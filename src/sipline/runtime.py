@@ -56,6 +56,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     try:
         with sip_listen_errors("the sandbox carrier"):
             await platform.start_sandbox()
+        await platform.media.start()
         with sip_listen_errors("SIP"):
             await sip.start()
         await platform.calls.close_interrupted()  # with SIP up: their legs are sent BYE
@@ -97,6 +98,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         # Wait for them to unwind: a poll cancelled mid-query must close its session before the engine.
         await asyncio.gather(*background, return_exceptions=True)
         await platform.calls.shutdown()  # BYE/CANCEL every call and settle its record
+        await platform.media.stop()  # releases the media sessions the calls left
         await sip.stop()
         if platform.sandbox is not None:
             await platform.sandbox.stop()

@@ -1,0 +1,161 @@
+"""The embedded media plane: RTP relayed by this process, on asyncio datagram endpoints.
+
+Timers are per plane, never per packet: one tick about every second drives every session's media
+timeout, activity report, re-latch clock and recorder flush; one 20 ms cadence, running only while
+some leg hears ringback, sends the tone frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from pathlib import Path
+
+from sipline.media.port import Leg, MediaEvents, MediaSession, NoFreePort
+from sipline.media.relay.leg import LegMedia, RtcpProtocol, RtpProtocol
+from sipline.media.relay.ports import PortAllocator
+from sipline.media.relay.session import RelaySession
+
+log = logging.getLogger("sipline.media")
+
+TICK_SECONDS = 1.0
+RINGBACK_FRAME_SECONDS = 0.02
+
+
+class EmbeddedMediaPlane:
+    """A ``MediaPlane`` whose sessions relay RTP through this process's sockets on ``host``."""
+
+    def __init__(
+        self,
+        host: str,
+        port_min: int,
+        port_max: int,
+        *,
+        media_timeout: float,
+        spool: Path,
+        tick_seconds: float = TICK_SECONDS,
+    ) -> None:
+        self.host = host
+        self.media_timeout = media_timeout
+        self.spool = spool
+        self.clock = time.monotonic
+        self._ports = PortAllocator(host, port_min, port_max)
+        self._tick_seconds = tick_seconds
+        self._sessions: set[RelaySession] = set()
+        self._ringing: set[tuple[RelaySession, Leg]] = set()
+        self._ring_timer: asyncio.Handle | None = None
+        self._next_ring = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def ports(self) -> PortAllocator:
+        return self._ports
+
+    def allocate(self, call_id: str, events: MediaEvents) -> MediaSession:
+        loop = asyncio.get_running_loop()
+        agent = self._ports.allocate()
+        try:
+            callee = self._ports.allocate()
+        except NoFreePort:
+            self._ports.release(agent)
+            raise
+        session = RelaySession(self, call_id, events, agent, callee)
+        for media in session.legs.values():
+            media.opening = (
+                _open(loop, RtpProtocol(media), media.pair.rtp),
+                _open(loop, RtcpProtocol(media), media.pair.rtcp),
+            )
+        self._sessions.add(session)
+        return session
+
+    def sessions(self) -> int:
+        return len(self._sessions)
+
+    async def start(self) -> None:
+        self.spool.mkdir(parents=True, exist_ok=True)
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        for session in list(self._sessions):
+            session.release()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        await asyncio.sleep(0)  # let the closed transports finish closing their sockets
+
+    # used by the sessions
+
+    def close_leg(self, media: LegMedia) -> None:
+        media.closed = True
+        for transport, opening in zip((media.rtp, media.rtcp), media.opening, strict=True):
+            if transport is not None:
+                transport.close()  # closes its socket
+            else:
+                opening.cancel()  # not attached yet: the socket is closed when the task ends
+        media.rtp = media.rtcp = None
+        self._ports.release(media.pair)
+
+    def forget(self, session: RelaySession) -> None:
+        self._sessions.discard(session)
+        self._ringing = {entry for entry in self._ringing if entry[0] is not session}
+
+    def ring(self, session: RelaySession, leg: Leg) -> None:
+        self._ringing.add((session, leg))
+        if self._ring_timer is None:
+            loop = asyncio.get_running_loop()
+            self._next_ring = loop.time()
+            self._ring_timer = loop.call_soon(self._send_ringback)
+
+    # the timers
+
+    def _send_ringback(self) -> None:
+        self._ring_timer = None
+        for entry in list(self._ringing):
+            session, leg = entry
+            if not session.send_ringback(leg):
+                self._ringing.discard(entry)
+        if not self._ringing:
+            return
+        loop = asyncio.get_running_loop()
+        self._next_ring += RINGBACK_FRAME_SECONDS
+        if self._next_ring < loop.time() - 0.1:  # the loop was blocked: do not send a burst
+            self._next_ring = loop.time()
+        self._ring_timer = loop.call_at(self._next_ring, self._send_ringback)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_seconds)
+            now = self.clock()
+            for session in list(self._sessions):
+                try:
+                    session.tick(now)
+                except Exception:  # one call's failing listener must not stop the others' timers
+                    log.exception("media tick of call %s failed", session.call_id)
+
+
+def _open(
+    loop: asyncio.AbstractEventLoop, protocol: asyncio.DatagramProtocol, sock: socket.socket
+) -> asyncio.Task[object]:
+    """Attach ``sock`` to the loop; ``allocate`` is synchronous, so this completes on the loop.
+
+    A socket is closed by us only when no transport owns it (the task was cancelled or failed):
+    closing it under a transport could let the descriptor's number be reused while the transport
+    still watches it.
+    """
+    task: asyncio.Task[object] = loop.create_task(loop.create_datagram_endpoint(lambda: protocol, sock=sock))
+    task.add_done_callback(lambda done: _endpoint_made(done, sock))
+    return task
+
+
+def _endpoint_made(task: asyncio.Task[object], sock: socket.socket) -> None:
+    if task.cancelled():
+        sock.close()
+    elif task.exception() is not None:
+        sock.close()
+        log.error("cannot attach an RTP socket: %r", task.exception())

@@ -1,0 +1,92 @@
+"""RTP port pairs: even RTP, RTCP + 1, ports held by others skipped, exhaustion, no leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import pytest
+
+from sipline.media.port import Leg, NoFreePort
+from sipline.media.relay import EmbeddedMediaPlane
+from sipline.media.relay.ports import PortAllocator
+from tests.conftest import free_ports
+from tests.media.calls import bridged_call
+from tests.media.peers import Events, phone_sdp
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_pairs_are_even_and_odd_and_skip_ports_held_by_others() -> None:
+    first = free_ports(8)
+    first += first % 2
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", first + 1))  # the RTCP port of the first pair
+    try:
+        ports = PortAllocator("127.0.0.1", first, first + 5)
+        pair = ports.allocate()
+        assert pair.port == first + 2 and pair.port % 2 == 0
+        assert pair.rtp.getsockname() == ("127.0.0.1", first + 2)
+        assert pair.rtcp.getsockname() == ("127.0.0.1", first + 3)
+        second = ports.allocate()
+        assert second.port == first + 4
+        with pytest.raises(NoFreePort):
+            ports.allocate()
+        for taken in (pair, second):
+            taken.rtp.close()
+            taken.rtcp.close()
+            ports.release(taken)
+        assert ports.in_use == 0
+    finally:
+        holder.close()
+
+
+def test_a_range_without_a_pair_is_refused() -> None:
+    with pytest.raises(ValueError):
+        PortAllocator("127.0.0.1", 30001, 30001)
+    with pytest.raises(ValueError):
+        PortAllocator("127.0.0.1", 80, 90)
+
+
+async def test_an_exhausted_range_gives_no_free_port_and_recovers(plane: EmbeddedMediaPlane) -> None:
+    sessions = []
+    with pytest.raises(NoFreePort):
+        for n in range(1000):
+            sessions.append(plane.allocate(f"c{n}", Events()))
+    assert plane.ports.in_use == plane.ports.capacity - plane.ports.capacity % 2
+    for session in sessions:
+        session.release()
+    assert plane.ports.in_use == 0
+    plane.allocate("again", Events()).release()
+
+
+@pytest.mark.slow
+async def test_tens_of_thousands_of_calls_leak_no_port_and_no_descriptor(plane: EmbeddedMediaPlane) -> None:
+    call = bridged_call(plane)  # warm up: the loop's own descriptors exist before counting
+    call.close()
+    await asyncio.sleep(0)
+    before = _open_fds()
+    for n in range(20_000):
+        session = plane.allocate(f"call-{n}", Events())
+        if n % 3 == 0:
+            session.accept_offer(Leg.AGENT, phone_sdp(4000))
+            session.make_offer(Leg.CALLEE)
+        if n % 2 == 0:
+            await asyncio.sleep(0)  # some sessions get their sockets attached first, some do not
+        session.release()
+        if n % 500 == 0:
+            await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert plane.sessions() == 0
+    assert plane.ports.in_use == 0
+    assert _open_fds() == before
+    call = bridged_call(plane)  # and the relay still works
+    try:
+        call.agent.send_audio(call.to_agent_side, 0, b"\x01" * 160)
+        assert (await call.callee.receive()).payload == b"\x01" * 160
+    finally:
+        call.close()
