@@ -164,3 +164,15 @@ def test_pcma_is_decoded_as_a_law_whatever_the_case_of_its_name(rig: Rig) -> Non
     recorder.audio(Leg.CALLEE, "PCMA", 9, 0, b"\xd5\x2a" * 80)
     recorder.audio(Leg.CALLEE, "pcma", 9, 160, b"\xd5\x2a" * 80)
     assert recorder.close().right.read_bytes() == audioop.alaw2lin(b"\xd5\x2a" * 160, 2)
+
+
+def test_odd_input_is_bounded_and_never_raises(rig: Rig) -> None:
+    recorder = rig.recorder(max_duration_seconds=10.0)
+    recorder.audio(Leg.AGENT, "PCMU", 1, 0, b"")  # anchors, records nothing
+    recorder.audio(Leg.AGENT, "PCMU", 1, -1, b"\x10" * 160)  # out-of-range ints wrap like RTP's
+    recorder.audio(Leg.AGENT, "PCMU", -5, 2**40, b"\x10" * 160)
+    recorder.audio(Leg.AGENT, "G722", 2**64, 7, b"\xff" * 65_535)  # an oversized payload: 8 s
+    recorder.audio(Leg.CALLEE, "", 0, 0, b"\x10" * 160)
+    raw = recorder.close()
+    assert raw.left.stat().st_size <= 10 * 8000 * 2
+    assert not raw.right.exists()

@@ -37,8 +37,8 @@ def encode_mp3(raw: RawRecording, destination: Path, *, bitrate_kbps: int = 32) 
 
     A missing channel file, or the shorter channel's end, is silence (a recording without any
     audio is a valid mp3 of one frame of silence, ``duration_seconds`` 0). Raises ``ValueError`` for
-    a bit rate outside 8-160 kbit/s, ``OSError`` when a file cannot be read or written (nothing is
-    left at ``destination`` then).
+    a bit rate outside 8-160 kbit/s, ``OSError`` when a file cannot be read or written, ``RuntimeError``
+    when lame fails (nothing is left at ``destination`` then).
     """
     if bitrate_kbps not in BIT_RATES_KBPS:
         raise ValueError(f"mp3 bit rate {bitrate_kbps} kbit/s is outside 8-160")
