@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
+from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
 from sipline.media.port import MediaPlane
 from sipline.media.relay import EmbeddedMediaPlane
@@ -20,6 +21,8 @@ from sipline.services.auth import AuthService
 from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
+from sipline.services.recording_links import RecordingLinks
+from sipline.services.recordings import RecordingService
 from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
@@ -52,6 +55,8 @@ class Platform:
     sandbox: SandboxCarrier | None  # the built-in carrier, when a trunk route uses it
     metrics: PlatformMetrics
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
+    recording_links: RecordingLinks  # getRecordingFileUrl and the download route
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -93,6 +98,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     directory = Directory(sessions, secrets_box)
     bindings = PersistentBindingStore(engine)
     sip = build_sip_server(settings, directory, bindings)
+    recordings = RecordingService(
+        sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
+    )
     calls = CallService(
         sessions,
         directory,
@@ -121,19 +129,25 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
         metrics=metrics,
         media=build_media_plane(settings),
+        recordings=recordings,
+        recording_links=RecordingLinks(
+            sessions,
+            settings.effective_recording_dir,
+            LinkSigner(secrets_box.derive_key("sipline recording links")),
+            settings.recording_url_ttl,
+            settings.recording_retention_days,
+        ),
     )
 
 
 def build_media_plane(settings: Settings) -> MediaPlane:
     """The embedded RTP relay on the configured host and port range."""
-    # recordings in progress are spooled here; a `recording_dir` setting, where there is one, decides
-    recording_dir = getattr(settings, "recording_dir", None) or settings.data_dir / "recordings"
     return EmbeddedMediaPlane(
         settings.host,
         settings.rtp_port_min,
         settings.rtp_port_max,
         media_timeout=settings.media_timeout,
-        spool=Path(recording_dir) / "spool",
+        spool=settings.recording_spool,  # recordings in progress
     )
 
 

@@ -167,6 +167,16 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds between writes that answered calls are up (a crash charges up to the last one).",
     )
+    recording_dir: Path | None = Field(
+        None,
+        description="mp3s in dated folders, and spool/ for calls in progress; default data_dir/recordings.",
+    )
+    recording_retention_days: int = Field(
+        180, ge=0, le=36_500, description="Recordings older than this are deleted (0: kept forever)."
+    )
+    recording_url_ttl: int = Field(
+        3600, ge=10, le=604_800, description="Seconds a getRecordingFileUrl link stays valid."
+    )
     rates: tuple[RateSetting, ...] = Field(
         DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
     )
@@ -220,6 +230,15 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sipline.db'}"
+
+    @property
+    def effective_recording_dir(self) -> Path:
+        return self.recording_dir or self.data_dir / "recordings"
+
+    @property
+    def recording_spool(self) -> Path:
+        """Where recordings of calls in progress are written (and found again after a crash)."""
+        return self.effective_recording_dir / "spool"
 
     @property
     def secret_key_file(self) -> Path:

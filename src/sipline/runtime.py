@@ -18,6 +18,7 @@ from sipline.domain.destination import destination_code
 from sipline.http_limits import limit_http_connections
 from sipline.logs import log_handler
 from sipline.open_files import raise_open_file_limit, somaxconn
+from sipline.services.recordings import SHUTDOWN_GRACE, SWEEP_INTERVAL
 from sipline.startup import http_socket, sip_listen_errors
 
 log = logging.getLogger("sipline")
@@ -84,6 +85,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         http = asyncio.create_task(server.serve(sockets=[http_socket(settings.host, settings.http_port)]))
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
         background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
+        background.append(asyncio.create_task(platform.recordings.maintain(SWEEP_INTERVAL)))
         await _started(server, http)
         base_url = _announce(server, settings)
         _settle_heap()
@@ -100,6 +102,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         await platform.calls.shutdown()  # BYE/CANCEL every call and settle its record
         await platform.media.stop()  # releases the media sessions the calls left
         await sip.stop()
+        await platform.recordings.drain(SHUTDOWN_GRACE)  # else the next start encodes them
         if platform.sandbox is not None:
             await platform.sandbox.stop()
         bindings_writer.cancel()

@@ -15,6 +15,7 @@ SIGNED_PATHS = [
     "/voice/recordSip/{voice_id}",
     "/voice/recordGroupQuery",
     "/voice/recordSipQuery",
+    "/voice/getRecordingFileUrl",
 ]
 
 
@@ -83,3 +84,22 @@ def test_signing_headers_are_declared_on_every_signed_route(document: dict[str, 
     ]
     assert sorted(path for path, _ in signed) == sorted(SIGNED_PATHS)
     assert not any(path.startswith("/admin") for path, _ in signed)
+
+
+def test_recording_operations_describe_bounded_parameters(document: dict[str, Any]) -> None:
+    get_url = document["paths"]["/voice/getRecordingFileUrl"]["get"]
+    params = {param["name"]: param for param in get_url["parameters"]}
+    assert params["recordingFileId"]["required"] is True
+    assert params["recordingFileId"]["schema"]["maxLength"] == 64
+    assert params["sourceType"]["schema"]["enum"] == ["sip", "group"]
+    answer = get_url["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    data = document["components"]["schemas"][answer.rsplit("/", 1)[1]]["properties"]["data"]
+    assert {"$ref": "#/components/schemas/RecordingFileUrl"} in data["anyOf"]
+    assert set(document["components"]["schemas"]["RecordingFileUrl"]["properties"]) == {"url", "expireTime"}
+
+    download = document["paths"]["/recordings/{recording_id}.mp3"]
+    assert set(download) == {"get"} and "security" not in download["get"]
+    bounds = {param["name"]: param["schema"] for param in download["get"]["parameters"]}
+    assert bounds["recording_id"]["maxLength"] == 64
+    assert bounds["expires"]["maximum"] == 10**12 and bounds["sig"]["pattern"] == "^[0-9a-f]{64}$"
+    assert "audio/mpeg" in download["get"]["responses"]["200"]["content"]

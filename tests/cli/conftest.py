@@ -84,6 +84,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture
 def customer(served: Served) -> Cli:
     """The customer commands, with a new account (balance 5) and app on the served platform in the env."""
+    return new_customer(served)
+
+
+def new_customer(served: Served) -> Cli:
     operator = Cli(dict(served.env))
     account = operator.json("admin", "account", "create", "--balance", "5")
     app = operator.json("admin", "app", "create", "--api-key", account["apiKey"])

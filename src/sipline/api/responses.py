@@ -32,3 +32,8 @@ class PhoneRecord(BaseModel):
     registered: bool = Field(description="sipline: the phone has a live SIP registration.")
     registrationExpires: str | None = Field(description="sipline: registration end (ISO 8601), or null.")
     userAgent: str | None = Field(description="sipline: User-Agent of the registered phone, or null.")
+
+
+class RecordingFileUrl(BaseModel):
+    url: str = Field(description="Absolute URL streaming the mp3 (audio/mpeg, HTTP Range), signed.")
+    expireTime: int = Field(description="When the URL stops working, epoch milliseconds.")

@@ -1,13 +1,15 @@
 """`sipline records ...`: the customer's call records, through the voice API (the SDK)."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
+import httpx
 
 from sipline.cli.customer import api_options, call_api
 from sipline.cli.options import json_flag
 from sipline.cli.output import print_json, print_mapping, print_table
-from sipline.client import CallRecord, Client, Page, iter_pages
+from sipline.client import CallRecord, Client, Page, RecordingUrl, iter_pages
 
 # The columns of a record list, in the API's names; a query's records lack some (recordGroupQuery
 # has no sipGroupName or phoneName), and those are left out.
@@ -107,3 +109,54 @@ def records_list(
         return
     present = [column for column in LIST_COLUMNS if not found or column in found[0].raw]
     print_table(present, [[record.raw.get(column) for column in present] for record in found])
+
+
+@records.command("recording-url")
+@api_options
+@click.argument("recording_file_id")
+@click.option("--group", "from_group", is_flag=True, help="The id is a voiceFileId of recordGroupQuery.")
+@click.option(
+    "--download",
+    type=click.Path(path_type=Path, dir_okay=False, writable=True),
+    help="Also fetch the mp3 into this file.",
+)
+@json_flag
+def records_recording_url(
+    app_id: str,
+    base_url: str,
+    api_key: str,
+    api_secret: str,
+    recording_file_id: str,
+    from_group: bool,
+    download: Path | None,
+    as_json: bool,
+) -> None:
+    """Print a signed, expiring URL of a call's recording (getRecordingFileUrl); --download saves it."""
+    source_type = "group" if from_group else "sip"
+    link: RecordingUrl = call_api(
+        base_url, api_key, api_secret, lambda client: client.recording_url(recording_file_id, source_type)
+    )
+    if download is not None:
+        _download(link.url, download)
+    shown = {"url": link.url, "expireTime": link.expire_time}
+    if as_json:
+        print_json(shown)
+    else:
+        print_mapping(shown | {"expires": link.expires_at.isoformat(timespec="seconds")})
+
+
+def _download(url: str, destination: Path) -> None:
+    """Stream the mp3 into ``destination`` (a partial file is removed on failure)."""
+    partial = destination.with_name(destination.name + ".part")
+    try:
+        with httpx.stream("GET", url, timeout=30.0) as response:
+            if response.status_code != 200:
+                raise click.ClickException(f"the recording could not be fetched: HTTP {response.status_code}")
+            with partial.open("wb") as file:
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+        partial.replace(destination)
+    except (httpx.HTTPError, OSError) as exc:
+        raise click.ClickException(f"the recording could not be saved to {destination}: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ import httpx
 
 from sipline.client import calls
 from sipline.client.base import ClientBase
-from sipline.client.models import CallRecord, Page, Phone
+from sipline.client.models import CallRecord, Page, Phone, RecordingUrl
 from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
@@ -80,6 +80,11 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
         return await self.call(
             calls.record_sip_query(str_time, end_time, current, size, sip_group_name, phone_name)
         )
+
+    async def recording_url(self, recording_file_id: str, source_type: str = "sip") -> RecordingUrl:
+        """A signed, expiring URL of a call's recording (recordingFileId, or a group query's
+        voiceFileId with source_type="group"); fetching it streams the mp3."""
+        return await self.call(calls.recording_url(recording_file_id, source_type))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from sipline.client.models import CallRecord, Page, Phone, SiplineError
+from sipline.client.models import CallRecord, Page, Phone, RecordingUrl, SiplineError
 from sipline.domain.signing import compute_sign
 
 T = TypeVar("T")
@@ -132,3 +132,8 @@ def record_sip_query(
         params["phoneName"] = phone_name
     body = {"current": current, "size": size, "params": params}
     return Call("POST", "/voice/recordSipQuery", body, _page_of(CallRecord.from_wire), idempotent=True)
+
+
+def recording_url(recording_file_id: str, source_type: str = "sip") -> Call[RecordingUrl]:
+    query = urlencode({"recordingFileId": recording_file_id, "sourceType": source_type})
+    return Call("GET", f"/voice/getRecordingFileUrl?{query}", None, RecordingUrl.from_wire, idempotent=True)

@@ -1,6 +1,7 @@
 """What the voice API answers, as typed Python objects."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -128,6 +129,22 @@ class CallRecord:
             phone_name=text("phoneName"),
             raw=dict(raw),
         )
+
+
+@dataclass(frozen=True)
+class RecordingUrl:
+    """A signed link streaming a recording's mp3 (HTTP Range works), valid until `expire_time`."""
+
+    url: str
+    expire_time: int  # epoch milliseconds, as the API sends it
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.expire_time / 1000, UTC)
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> "RecordingUrl":
+        return cls(url=str(raw["url"]), expire_time=int(raw["expireTime"]))
 
 
 @dataclass(frozen=True)

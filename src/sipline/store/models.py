@@ -138,6 +138,8 @@ class CallRecord(Base):
     __table_args__ = (
         Index("ix_call_records_account_submit", "account_id", "submit_time"),
         Index("ix_call_records_open", "node", "hangup_time"),
+        Index("ix_call_records_recording_file", "recording_file_id", unique=True),
+        Index("ix_call_records_recording_age", "recording_status", "recording_started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +180,14 @@ class CallRecord(Base):
     # The last moment the call was known to be up (a SIP event, the node's heartbeat, media later):
     # a node restarted after a crash charges the call up to here.
     last_activity: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The call's recording (services/recordings.py): its state (domain/recordings.py), when it began,
+    # and the mp3 once encoded (path relative to recording_dir, size, length).
+    recording_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recording_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    recording_path: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    recording_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recording_millis: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recording_error: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
 class CallDialog(Base):

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _PREFIX = "v1:"
 
@@ -24,6 +26,12 @@ class SecretBox:
         if len(key) != 32:
             raise SecretBoxError("the secret key must be 32 bytes (base64 of 32 random bytes)")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one other use (e.g. signing links), derived from this key with HKDF, so
+        that the key itself is never used for two things and one use's key reveals nothing of it."""
+        return HKDF(hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(self._key)
 
     @classmethod
     def from_base64(cls, encoded: str) -> "SecretBox":
