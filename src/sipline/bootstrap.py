@@ -9,6 +9,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.calls.send_sip import CallService
+from sipline.calls.targets import CallLimits
+from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.recordings import LinkSigner
@@ -18,7 +21,6 @@ from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
-from sipline.services.calls import CallService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
 from sipline.services.recording_links import RecordingLinks
@@ -27,7 +29,6 @@ from sipline.services.records import RecordService
 from sipline.services.sip_credentials import DirectoryCredentials
 from sipline.services.tenancy import TenancyService
 from sipline.sip import SipServer, SipServerConfig
-from sipline.sip.b2bua import CallLimits
 from sipline.sip.connection_limits import ConnectionLimits
 from sipline.startup import database_errors, prepare_data_dir, reason
 from sipline.store.bindings import PersistentBindingStore
@@ -101,6 +102,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     recordings = RecordingService(
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
+    media = build_media_plane(settings)
     calls = CallService(
         sessions,
         directory,
@@ -110,6 +112,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         settings.rate_deck(),
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
+        TrunkResolver(),
+        media,
+        recordings,  # every answered call is recorded
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls)
@@ -128,7 +133,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         calls=calls,
         sandbox=SandboxCarrier("127.0.0.1", settings.sandbox_port) if settings.uses_sandbox else None,
         metrics=metrics,
-        media=build_media_plane(settings),
+        media=media,
         recordings=recordings,
         recording_links=RecordingLinks(
             sessions,

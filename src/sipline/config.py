@@ -149,10 +149,10 @@ class Settings(BaseSettings):
         30, gt=0, description="Seconds the agent's phone may ring before the call is cancelled."
     )
     callee_ring_timeout: float = Field(
-        25,
-        gt=0,
-        le=30,
-        description="Seconds the callee may ring (at most 30: the answered phone waits for its ACK).",
+        60,
+        ge=20,
+        le=120,
+        description="Seconds the callee may ring before it is cancelled (like the vendor's maxRingingTime).",
     )
     node_name: str = Field(
         "sipline",

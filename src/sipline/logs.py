@@ -1,7 +1,7 @@
 """Log formats: text for a terminal, JSON (one object a line) for a log pipeline; both carry the voiceId.
 
 The voiceId of the call a line is about comes from a context variable, set for the call's tasks
-(sendSip's request and the B2BUA task, see services/calls.py): every line logged while handling a
+(sendSip's request and the B2BUA task, see calls/send_sip.py): every line logged while handling a
 call carries it without each log call passing it.
 """
 

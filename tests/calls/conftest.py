@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,21 +16,24 @@ from sipline.carrier.phone import VirtualPhone
 from sipline.store.models import Account
 from tests.conftest import Api
 
-
-@pytest.fixture
-def settings_overrides() -> dict[str, object]:
-    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0}
+RING_SECONDS = 2.0  # both legs' ring timeouts here, far below what the settings allow
 
 
 @pytest.fixture
 async def live(platform: Platform) -> AsyncIterator[Platform]:
-    """The platform with its SIP service and the sandbox carrier (ringing 0.2 s) running."""
+    """The platform with its SIP service and the sandbox carrier (ringing 0.2 s) running; phone and
+    callee ring at most ``RING_SECONDS``."""
     assert platform.sandbox is not None
+    platform.calls.limits = replace(
+        platform.calls.limits, phone_ring_timeout=RING_SECONDS, callee_ring_timeout=RING_SECONDS
+    )
     platform.sandbox.ring_seconds = 0.2
     await platform.start_sandbox()
+    await platform.media.start()
     await platform.sip.start()
     yield platform
     await platform.calls.shutdown()
+    await platform.media.stop()
     await platform.sip.stop()
     await platform.sandbox.stop()
 
@@ -87,3 +91,13 @@ async def set_balance(platform: Platform, api: Api, amount: Decimal) -> None:
             update(Account).where(Account.api_key == api.customer.api_key).values(balance=amount)
         )
         await session.commit()
+
+
+def names_only_the_platform(platform: Platform, description: bytes) -> bool:
+    """Whether every address and audio port in ``description`` is the platform's own RTP."""
+    settings = platform.settings
+    lines = description.decode().splitlines()
+    hosts = {line.split()[2] for line in lines if line.startswith("c=")}
+    ports = [int(line.split()[1]) for line in lines if line.startswith("m=audio")]
+    in_range = all(settings.rtp_port_min <= port <= settings.rtp_port_max for port in ports)
+    return hosts == {settings.host} and bool(ports) and in_range

@@ -12,14 +12,14 @@ from sipline.bootstrap import Platform
 from sipline.domain import calls
 from sipline.sip.sdp import SDP
 from sipline.store.models import Account
-from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
+from tests.calls.conftest import PhoneFactory, finished, names_only_the_platform, record_of, set_balance
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"phone_ring_timeout": 2.0, "callee_ring_timeout": 2.0, "max_call_duration": 2}
+    return {"max_call_duration": 2}
 
 
 async def answered(api: Api, voice_id: str) -> None:
@@ -41,8 +41,11 @@ async def test_hold_reinvite_reaches_the_callee_and_its_answer_comes_back(
     hold = phone.calls[0].local_body.replace(b"a=sendrecv", b"a=sendonly")
     response = await phone.calls[0].request("INVITE", body=hold, content_type=SDP)
     assert response.status == 200
-    # the 200 carries the callee's (sandbox carrier's) session description, not the platform's
-    assert f"m=audio {live.sandbox.agent.media_port} ".encode() in response.body
+    # the platform answers the hold (media anchored: its own address, receiving only) ...
+    assert b"a=recvonly" in response.body and names_only_the_platform(live, response.body)
+    # ... and the callee got a re-INVITE of its own, with the platform's offer
+    carrier_leg = next(iter(live.sandbox.agent.sip.dialogs.dialogs.values()))
+    assert carrier_leg.remote_cseq == 2
     done = await finished(api, voice_id)
     assert done["terminationCode"] == "200"
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from sipline.bootstrap import Platform
+from sipline.calls.writer import NewCall, Settlement
 from sipline.domain.errors import ApiError
-from sipline.services.call_writer import NewCall, Settlement
 from sipline.store.models import Account, CallRecord, LedgerEntry
 from tests.conftest import Customer
 

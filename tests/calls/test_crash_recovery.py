@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from sipline.bootstrap import Platform, build_platform
+from sipline.calls.observer import CALLEE_LEG, PHONE_LEG
 from sipline.domain import calls
-from sipline.sip.b2bua import CALLEE_LEG, PHONE_LEG
 from sipline.sip.dialog import DialogState
 from sipline.sip.sdp import SDP
 from sipline.store.models import Account, CallDialog, CallRecord, LedgerEntry
@@ -118,9 +118,7 @@ async def test_a_crashed_call_is_hung_up_and_charged_up_to_its_last_activity(
     last_activity, answer_time = row.last_activity, row.answer_time
     assert phone_dialog.state is DialogState.CONFIRMED and len(carrier_dialogs) == 1  # still in the call
 
-    settings = make_settings(
-        tmp_path, database_url, sip_port=live.sip.port, phone_ring_timeout=2.0, callee_ring_timeout=2.0
-    )
+    settings = make_settings(tmp_path, database_url, sip_port=live.sip.port)
     again = await build_platform(settings)
     restarted_on.append(again)
     await again.sip.start()

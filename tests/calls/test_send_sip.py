@@ -187,8 +187,6 @@ async def test_balance_that_cannot_pay_the_first_period_gets_10(
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {
-        "phone_ring_timeout": 2.0,
-        "callee_ring_timeout": 2.0,
         "rates": [{"prefix": "44", "rate": "0.0100", "period": "60+60"}],
     }
 

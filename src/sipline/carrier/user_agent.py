@@ -1,15 +1,18 @@
 """A SIP user agent for the built-in peers: our SipServer with no phones of its own, plus a socket
-that takes (and drops) the RTP its session descriptions announce."""
+that takes (and drops) the RTP its session descriptions announce, and sends a little (silence)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 
+from sipline.carrier.media_keepalive import send_silence
 from sipline.sip.bindings_memory import MemoryBindingStore
 from sipline.sip.credentials import StaticCredentialSource
 from sipline.sip.dialog import Dialog
-from sipline.sip.sdp import SDP, SdpError, audio_session
+from sipline.sip.message import SipRequest
+from sipline.sip.sdp import SDP, SdpError, audio_address, audio_session
 from sipline.sip.server import SipServer, SipServerConfig
 from sipline.sip.transaction import ServerTransaction
 
@@ -28,6 +31,10 @@ class UserAgent:
         )
         self.media_port = 0
         self._media: asyncio.DatagramTransport | None = None
+        self._senders: set[asyncio.Task[None]] = set()
+        self.sends_media = True  # False: silent, as a peer whose RTP never arrives
+        # the session descriptions the other side gave (its offer, or the answer in an ACK), lately
+        self.remote_descriptions: deque[bytes] = deque(maxlen=100)
 
     @property
     def port(self) -> int:
@@ -50,9 +57,30 @@ class UserAgent:
         except SdpError:
             self.sip.dialogs.answer(tx, 488)
             return None
-        return self.sip.dialogs.answer(tx, 200, body=body, content_type=SDP)
+        dialog = self.sip.dialogs.answer(tx, 200, body=body, content_type=SDP)
+        if dialog is not None:
+            if tx.request.body:
+                self._send_media(dialog, tx.request.body)
+            else:  # our 2xx offered: the answer, and where to send, comes in the ACK
+                dialog.on_ack = self._answered
+        return dialog
+
+    def _answered(self, dialog: Dialog, ack: SipRequest) -> None:
+        dialog.on_ack = None
+        self._send_media(dialog, ack.body)
+
+    def _send_media(self, dialog: Dialog, description: bytes) -> None:
+        self.remote_descriptions.append(description)
+        address = audio_address(description)
+        if not self.sends_media or self._media is None or address is None or address[1] == 0:
+            return
+        task = asyncio.create_task(send_silence(self._media, dialog, address))
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
 
     async def stop(self) -> None:
+        for task in list(self._senders):
+            task.cancel()
         if self._media is not None:
             self._media.close()
         await self.sip.stop()

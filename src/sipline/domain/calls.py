@@ -48,6 +48,15 @@ BALANCE_EXHAUSTED = "the balance ran out"
 SHUTDOWN = "the server was stopped during the call"
 INTERRUPTED = "interrupted: the server stopped during the call and the call was closed at restart"
 NOT_REACHABLE = "the phone could not be reached"
+NO_MEDIA_PORT = "no free media port on the platform"
+BAD_PHONE_SDP = "the phone's session description was refused"
+NO_CALLEE_ANSWER_SDP = "the callee answered without a usable session description"
+MEDIA_TIMEOUT = "no media from either side"
+
+
+def media_timeout(idle_seconds: float) -> str:
+    """The reason of a call ended by the media plane's timeout, e.g. "... for 60 s"."""
+    return f"{MEDIA_TIMEOUT} for {round(idle_seconds)} s"
 
 
 def answered_termination(ended_by: str) -> Termination:

@@ -92,6 +92,7 @@ class Dialog:
         self.on_request: RequestCallback | None = None  # in-dialog requests other than BYE
         self.on_terminated: list[Callable[[Dialog], None]] = []
         self.acked = asyncio.Event()  # the ACK for our (UAS) 2xx arrived
+        self.on_ack: Callable[[Dialog, SipRequest], None] | None = None  # e.g. the answer in an ACK
         self.terminated = asyncio.Event()
         self._from_to_cache: tuple[NameAddr, NameAddr, tuple[tuple[str, str], tuple[str, str]]] | None = None
 
@@ -197,6 +198,7 @@ class Dialog:
         # whole call in memory until a full collection.
         self.on_terminated.clear()
         self.on_request = None
+        self.on_ack = None
 
     # -- building requests -------------------------------------------------------------
     def new_request(
@@ -437,7 +439,10 @@ class DialogTable:
             return False
         if dialog.state is DialogState.EARLY:
             dialog.state = DialogState.CONFIRMED
+        first = not dialog.acked.is_set()
         dialog.acked.set()
+        if first and dialog.on_ack is not None:
+            dialog.on_ack(dialog, ack)
         return True
 
 

@@ -65,6 +65,31 @@ def audio_session(
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
+def audio_address(description: bytes) -> tuple[str, int] | None:
+    """Where the first audio stream of ``description`` wants its RTP (its own c= line, else the
+    session's), None when it names none or is unreadable."""
+    try:
+        lines = [line.strip() for line in description.decode("utf-8").splitlines()]
+    except UnicodeDecodeError:
+        return None
+    host: str | None = None  # the session's, then the audio stream's own
+    port: int | None = None
+    in_session_or_audio = True  # c= lines of other streams name their own addresses
+    for line in lines:
+        fields = line[2:].split()
+        if line.startswith("m="):
+            if port is not None:
+                break  # past the first audio stream
+            in_session_or_audio = len(fields) > 1 and fields[0] == "audio" and fields[1].isdigit()
+            if in_session_or_audio:
+                port = int(fields[1])
+        elif line.startswith("c=") and len(fields) == 3 and in_session_or_audio:
+            host = fields[2]
+    if host is None or port is None or not 0 < port < 65536:
+        return None
+    return host, port
+
+
 def rejecting_answer(offer: bytes) -> bytes:
     """An answer declining every offered stream (port 0): ends an offer/answer exchange cleanly."""
     lines = ["v=0", "o=sipline 0 0 IN IP4 0.0.0.0", "s=-", "c=IN IP4 0.0.0.0", "t=0 0"]

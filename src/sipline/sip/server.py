@@ -147,6 +147,14 @@ class SipServer:
         """
         return self.transactions.send_request(request, flow, on_provisional=on_provisional)
 
+    def contact_address(self, flow: Flow) -> tuple[str, int]:
+        """The host:port our Contact names for messages sent on ``flow`` (see advertised_host)."""
+        return self.transport.advertised_addr(flow)
+
+    async def flow_to(self, transport: str, address: tuple[str, int]) -> Flow:
+        """A flow for a new request to ``address``: UDP at once, TCP/TLS on a (new) connection."""
+        return await self.transport.flow_to(transport, address)
+
     # -- dispatch ----------------------------------------------------------------------
     @property
     def allowed_methods(self) -> str:

@@ -7,7 +7,7 @@ from sipline.api.envelope import JsonResponse, success
 from sipline.api.responses import Envelope
 from sipline.api.schemas import SendSipRequest
 from sipline.api.signed_route import SignedRoute, caller_of
-from sipline.services.calls import CallOrder, CallService
+from sipline.calls.send_sip import CallOrder, CallService
 
 router = APIRouter(prefix="/voice", route_class=SignedRoute, tags=["calls"])
 

@@ -9,7 +9,7 @@ For a crash, the record also keeps the call's last known activity (``last_activi
 every SIP event of the call, and by the node's heartbeat while the call is up), and each leg's dialog
 once established (``call_dialogs``). A record whose node stopped before its last write is closed at
 the node's next start (``close_interrupted``): ended at its last known activity, charged and paid
-like any call up to there, and both legs are sent BYE (services/call_dialogs.py).
+like any call up to there, and both legs are sent BYE (calls/dialogs.py).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sipline.calls.dialogs import row_of
+from sipline.calls.writer import CallWriter, Settlement
 from sipline.domain import calls, rating
 from sipline.domain.calls import Termination
 from sipline.domain.rating import BillingPeriod, Rate
-from sipline.services.call_dialogs import row_of
-from sipline.services.call_writer import CallWriter, Settlement
 from sipline.sip.stored_dialog import StoredDialog
 from sipline.store.models import CallRecord
 

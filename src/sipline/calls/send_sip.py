@@ -1,7 +1,7 @@
 """sendSip: accept a click-to-call (checks, rating, reservation, record) and place it over SIP.
 
-The answer comes as soon as the record exists; the call goes on in the background (sip/b2bua.py)
-and its record follows it (call_journal.py).
+The answer comes as soon as the record exists; the call goes on in the background (click_to_call.py)
+and its record follows it (journal.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.calls.background import BackgroundTasks
+from sipline.calls.click_to_call import ClickToCall
+from sipline.calls.dialogs import hang_up, open_dialogs
+from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
+from sipline.calls.recording import CallRecording, RecordingSink
+from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
+from sipline.calls.trunk_resolver import TrunkResolver
+from sipline.calls.writer import CallWriter, NewCall
 from sipline.domain import calls
 from sipline.domain.destination import destination_code
 from sipline.domain.errors import ApiError, parameter_error
@@ -24,12 +32,9 @@ from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
 from sipline.logs import voice_id as logged_voice_id
+from sipline.media.port import MediaPlane
 from sipline.services.auth import Caller
-from sipline.services.call_dialogs import hang_up, open_dialogs
-from sipline.services.call_journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
-from sipline.services.call_writer import CallWriter, NewCall
 from sipline.services.directory import Directory
-from sipline.sip.b2bua import CalleeTarget, CallLimits, ClickToCall, PhoneTarget
 from sipline.sip.bindings import Binding
 from sipline.sip.server import SipServer
 
@@ -73,6 +78,9 @@ class CallService:
         deck: RateDeck,
         limits: CallLimits,
         node: str,
+        resolver: TrunkResolver,
+        media: MediaPlane,
+        recordings: RecordingSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -81,8 +89,12 @@ class CallService:
         self._sip = sip
         self.routes = routes
         self._deck = deck
-        self._limits = limits
+        self.limits = limits  # every call's, the maximum duration shortened by the balance
         self.node = node
+        self._resolver = resolver
+        self._media = media
+        self._recordings = recordings  # None: calls are not recorded
+        self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
         self._busy: set[str] = set()  # phone accounts in a call placed by this node
@@ -173,13 +185,22 @@ class CallService:
         trunk_target: CalleeTarget,
     ) -> None:
         journal = CallJournal(self.writer, terms, on_settled=self._settled)
+        recording = (
+            CallRecording(self._recordings, terms.voice_id, self._tasks)
+            if self._recordings is not None
+            else None
+        )
         call = ClickToCall(
             self._sip,
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
             journal,
+            self._media,
             limits=limits,
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
+            resolver=self._resolver,
+            tasks=self._tasks,
+            recording=recording,
         )
         active = ActiveCall(terms.voice_id, order.account, call, journal)
         self.active[terms.voice_id] = active
@@ -191,9 +212,9 @@ class CallService:
 
     def _limits_for(self, affordable: int | None) -> CallLimits:
         """The configured limits, the maximum duration shortened to what the balance can pay."""
-        if affordable is None or affordable >= self._limits.max_duration:
-            return self._limits
-        return replace(self._limits, max_duration=affordable, max_duration_reason=calls.BALANCE_EXHAUSTED)
+        if affordable is None or affordable >= self.limits.max_duration:
+            return self.limits
+        return replace(self.limits, max_duration=affordable, max_duration_reason=calls.BALANCE_EXHAUSTED)
 
     def _settled(self, journal: CallJournal) -> None:
         active = self.active.pop(journal.terms.voice_id, None)
@@ -206,7 +227,7 @@ class CallService:
     # -- lifecycle ---------------------------------------------------------------------------
     async def close_interrupted(self) -> int:
         """At start, SIP running, before the API serves: close this node's calls that the last stop cut
-        off (see call_journal.py) and BYE their legs' stored dialogs in the background."""
+        off (see journal.py) and BYE their legs' stored dialogs in the background."""
         async with self._sessions() as session:
             interrupted = await interrupted_calls(session, self.node)
             dialogs = await open_dialogs(session, self.node)

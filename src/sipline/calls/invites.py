@@ -1,0 +1,62 @@
+"""The two INVITEs of a click-to-call: to the agent's phone (no offer) and to the callee's trunk."""
+
+from __future__ import annotations
+
+from sipline.calls.targets import CalleeTarget, PhoneTarget
+from sipline.domain.trunks import CallerIdMode
+from sipline.sip.message import SipRequest
+from sipline.sip.sdp import SDP
+from sipline.sip.server import SipServer
+from sipline.sip.transaction import new_tag
+from sipline.sip.transport import Flow
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE"
+
+
+def phone_invite(server: SipServer, call_id: str, phone: PhoneTarget, callee_number: str) -> SipRequest:
+    """To the phone's registered contact, showing the callee's number; the phone offers in its 2xx."""
+    domain = server.config.domain
+    fields = [
+        ("Max-Forwards", "70"),
+        ("From", f'"{callee_number}" <sip:{callee_number}@{domain}>;tag={new_tag()}'),
+        ("To", f"<sip:{phone.account}@{domain}>"),
+        ("Call-ID", f"{call_id}-a"),
+        ("CSeq", "1 INVITE"),
+        *_common_headers(server, phone.flow),
+    ]
+    return SipRequest("INVITE", phone.contact, fields)
+
+
+def callee_invite(
+    server: SipServer, call_id: str, callee: CalleeTarget, flow: Flow, offer: bytes
+) -> SipRequest:
+    """To the callee through its trunk (number rewritten), displayNum as caller ID, with ``offer``."""
+    trunk = callee.trunk
+    host = trunk.uri_host if trunk.domain else f"{trunk.host}:{trunk.port}"
+    transport = "" if trunk.transport == "udp" else f";transport={trunk.transport}"
+    dialled, caller = callee.dialled, callee.caller_id
+    caller_uri = f"sip:{caller}@{trunk.uri_host}"
+    fields = [
+        ("Max-Forwards", "70"),
+        ("From", f'"{caller}" <{caller_uri}>;tag={new_tag()}'),
+        ("To", f"<sip:{dialled}@{trunk.uri_host}>"),
+        ("Call-ID", f"{call_id}-b"),
+        ("CSeq", "1 INVITE"),
+        *_common_headers(server, flow),
+        ("Content-Type", SDP),
+    ]
+    if trunk.caller_id is CallerIdMode.PAI:
+        fields.append(("P-Asserted-Identity", f"<{caller_uri}>"))
+    elif trunk.caller_id is CallerIdMode.RPID:
+        fields.append(("Remote-Party-ID", f'"{caller}" <{caller_uri}>;party=calling;screen=yes;privacy=off'))
+    return SipRequest("INVITE", f"sip:{dialled}@{host}{transport}", fields, offer)
+
+
+def _common_headers(server: SipServer, flow: Flow) -> list[tuple[str, str]]:
+    host, port = server.contact_address(flow)
+    transport = "" if flow.transport == "udp" else f";transport={flow.transport}"
+    return [
+        ("Contact", f"<sip:{host}:{port}{transport}>"),
+        ("Allow", ALLOW),
+        ("User-Agent", server.config.user_agent),
+    ]
