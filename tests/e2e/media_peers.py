@@ -84,7 +84,7 @@ def ssrc(sdp: str) -> int:
 def heard_the_carrier(phone: Baresip) -> bool:
     """Whether the phone received RTP for most of a status period (baresip averages its receive rate
     over about 5 s): the carrier's 7 s of speech, not a ringback of half a second."""
-    return max(received for _sent, received in phone.bitrates()) >= 0.75 * G711_BITRATE
+    return max(received for _at, _sent, received in phone.bitrates()) >= 0.75 * G711_BITRATE
 
 
 def ssrcs_heard(phone: Baresip) -> set[int]:

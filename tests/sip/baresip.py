@@ -108,12 +108,16 @@ class Baresip:
         path = self.dir / "out.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def bitrates(self) -> list[tuple[int, int]]:
-        """The (sent, received) RTP bit rates of baresip's status line, about ten a second during a call."""
-        return [(int(sent), int(received)) for sent, received in _STATUS.findall(self.full_log())]
+    def bitrates(self) -> list[tuple[int, int, int]]:
+        """(seconds into the call, sent, received): the RTP bit rates of baresip's status line, about
+        ten a second during a call, each an average over the last few seconds."""
+        return [
+            (int(hours) * 3600 + int(minutes) * 60 + int(seconds), int(sent), int(received))
+            for hours, minutes, seconds, sent, received in _STATUS.findall(self.full_log())
+        ]
 
 
-_STATUS = re.compile(r"\] audio=(\d+)/(\d+) \(bit/s\)")
+_STATUS = re.compile(r"\[(\d+):(\d\d):(\d\d)\] audio=(\d+)/(\d+) \(bit/s\)")
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float) -> bool:
