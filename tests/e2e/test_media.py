@@ -8,7 +8,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tests.e2e.media_peers import (
     received_sdp,
 )
 from tests.e2e.stun import NAT_ADDRESS, fake_nat
+from tests.e2e.test_calls import CALLEE, CALLER_ID, Desk
 from tests.e2e.test_registration import phone_state, provision
 from tests.peers import require
 from tests.sip.baresip import Baresip, wait_for
@@ -41,33 +41,21 @@ from tests.sip.conftest import BARESIP, SIPP, need, sipp_messages, sipp_time
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
-CALLEE = "442079469001"
-CALLER_ID = "1008122211"
 RTP_PORTS = (20000, 29999)  # the platform's default range: apart from the ephemeral ports peers get
 _PHONES = 3  # one per test: a killed baresip leaves its registration behind
 
 
-@dataclass
-class MediaDesk:
+class MediaDesk(Desk):
     """One platform for the module, its trunk a SIPp carrier port, with phones made through the API."""
 
-    served: Served
-    carrier_port: HeldPort  # the trunk's port: held between carriers
-    client: AsyncClient
-    app_id: str
-    phones: list[Phone]
+    def __init__(
+        self, served: Served, carrier: HeldPort, client: AsyncClient, app_id: str, phones: list[Phone]
+    ) -> None:
+        super().__init__(served, carrier, client, app_id, phones[0].account)
+        self.phones = phones
 
-    async def call(self, account: str) -> str:
+    async def call_from(self, account: str) -> str:
         return await self.client.send_sip(self.app_id, account, CALLEE, CALLER_ID, "media e2e")
-
-    async def record(self, voice_id: str, timeout: float) -> CallRecord:
-        """The call's record once it has ended."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (record := await self.client.record_sip(voice_id)).hangup_time is None:
-            assert loop.time() < deadline, self.served.log.read_text()[-3000:]
-            await asyncio.sleep(0.2)
-        return record
 
     async def recording(self, recording_id: str, timeout: float = 30) -> str:
         """The signed URL of the recording's mp3, once encoded (-21 until then)."""
@@ -81,7 +69,9 @@ class MediaDesk:
             await asyncio.sleep(0.2)
 
     @asynccontextmanager
-    async def phone(self, index: int, workdir: Path, account_params: str = "") -> AsyncIterator[Baresip]:
+    async def registered_phone(
+        self, index: int, workdir: Path, account_params: str = ""
+    ) -> AsyncIterator[Baresip]:
         """Phone `index` as a registered baresip with a tone as its microphone, killed at the end."""
         made = self.phones[index]
         phone = phone_with_tone(
@@ -130,9 +120,9 @@ async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaD
 @pytest.fixture
 def carrier_port(desk: MediaDesk) -> Iterator[HeldPort]:
     """The trunk's port, held again for this test's carrier once the last one is done with it."""
-    if desk.carrier_port.released:
-        desk.carrier_port.hold()
-    yield desk.carrier_port
+    if desk.held_carrier_port.released:
+        desk.held_carrier_port.hold()
+    yield desk.held_carrier_port
 
 
 async def _recorded_call(
@@ -140,7 +130,7 @@ async def _recorded_call(
 ) -> CallRecord:
     """A call from the phone to the carrier ringing `ring` s, checked end to end; its record and mp3."""
     carrier = await media_carrier(carrier_port, tmp_path, ring, timeout=ring + 40)
-    voice_id = await desk.call(account)
+    voice_id = await desk.call_from(account)
     record = await desk.record(voice_id, timeout=ring + 40)
     verdict = await carrier
     assert verdict.returncode == 0, verdict.stdout[-2000:] + verdict.stderr[-2000:]
@@ -215,7 +205,7 @@ def _check_channels(decoded: Stereo) -> None:
 async def test_click_to_call_is_recorded_with_both_legs_and_the_digits(
     desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
 ) -> None:
-    async with desk.phone(0, tmp_path / "phone") as phone:
+    async with desk.registered_phone(0, tmp_path / "phone") as phone:
         await _recorded_call(desk, desk.phones[0].account, carrier_port, tmp_path, ring=0.5)
     assert heard_the_carrier(phone)
 
@@ -223,7 +213,7 @@ async def test_click_to_call_is_recorded_with_both_legs_and_the_digits(
 async def test_callee_ringing_50_seconds_before_answering(
     desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
 ) -> None:
-    async with desk.phone(1, tmp_path / "phone") as phone:
+    async with desk.registered_phone(1, tmp_path / "phone") as phone:
         record = await _recorded_call(desk, desk.phones[1].account, carrier_port, tmp_path, ring=50)
     rang = _at(record.answer_time) - _at(record.ringing_time)
     assert rang.total_seconds() >= 49  # whole seconds in the record
@@ -238,7 +228,7 @@ async def test_phone_behind_nat_gets_audio_both_ways(
 ) -> None:
     async with fake_nat() as (nat, stun_port):
         stun = f";medianat=stun;stunserver=stun:127.0.0.1:{stun_port}"
-        async with desk.phone(2, tmp_path / "phone", stun) as phone:
+        async with desk.registered_phone(2, tmp_path / "phone", stun) as phone:
             # its tone in the left channel: the phone's audio got in, though its SDP named NAT_ADDRESS
             await _recorded_call(desk, desk.phones[2].account, carrier_port, tmp_path, ring=0.5)
     assert nat.mapped, f"the phone never asked the NAT for its {NAT_ADDRESS} address"
