@@ -1,17 +1,17 @@
-"""Audio the media tests make and check: a tone WAV for the phone's microphone, the recording's mp3 decoded
-by an independent decoder (Debian's mpg123), a frequency check (Goertzel) and SIPp's pcap decoded."""
+"""Audio the media tests make and check: a tone WAV for the phone's microphone, a frequency check on a
+decoded recording (tests.media.recording.audio decodes it with mpg123), loudness contours to find speech,
+and SIPp's pcap decoded."""
 
 from __future__ import annotations
 
 import array
 import math
 import struct
-import subprocess
 import wave
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from tests.peers import require
+from tests.media.recording.audio import power_at, rms
 
 PCM_RATE = 8000  # G.711's sample rate: the tone WAV's and the phone's
 
@@ -30,56 +30,20 @@ def write_tone(path: Path, frequency: float, seconds: float, amplitude: int = 80
     return path
 
 
-@dataclass(frozen=True)
-class Stereo:
-    rate: int
-    left: array.array[int]
-    right: array.array[int]
-
-    @property
-    def seconds(self) -> float:
-        return len(self.left) / self.rate
-
-
-def decode_mp3(mp3: Path, wav: Path) -> Stereo:
-    """The mp3 decoded by mpg123 (not the encoder's library) into a stereo 16-bit WAV, read back."""
-    done = subprocess.run(
-        [require("mpg123"), "-q", "-w", str(wav), str(mp3)], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    with wave.open(str(wav), "rb") as decoded:
-        assert decoded.getnchannels() == 2, f"{decoded.getnchannels()} channels"
-        assert decoded.getsampwidth() == 2
-        frames = array.array("h", decoded.readframes(decoded.getnframes()))
-        return Stereo(decoded.getframerate(), frames[0::2], frames[1::2])
-
-
-def tone_share(samples: array.array[int], rate: int, frequency: float) -> float:
-    """The share of the block's energy at `frequency` (Goertzel): about 1 for a pure tone, about 0 for
-    silence or speech. A window that does not hold whole periods leaks a little: the share is then < 1."""
-    count = len(samples)
+def tone_share(samples: list[int], rate: int, frequency: float) -> float:
+    """The share of the block's energy at `frequency`: about 1 for a pure tone, about 0 for silence or
+    speech. A window that does not hold whole periods leaks a little: the share is then < 1."""
     energy = sum(x * x for x in samples)
-    if count == 0 or energy == 0:
-        return 0.0
-    coefficient = 2 * math.cos(2 * math.pi * frequency / rate)
-    previous = before = 0.0
-    for x in samples:
-        previous, before = x + coefficient * previous - before, previous
-    power = previous * previous + before * before - coefficient * previous * before
-    return min(1.0, 2 * power / (count * energy))
+    return min(1.0, 2 * power_at(samples, frequency, rate) * len(samples) / energy) if energy else 0.0
 
 
-def rms(samples: array.array[int]) -> float:
-    return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
-
-
-def blocks(samples: array.array[int], rate: int, seconds: float) -> list[array.array[int]]:
+def blocks(samples: Sequence[int], rate: int, seconds: float) -> list[list[int]]:
     """The samples cut into consecutive whole blocks of `seconds`."""
     size = int(rate * seconds)
-    return [samples[start : start + size] for start in range(0, len(samples) - size + 1, size)]
+    return [list(samples[start : start + size]) for start in range(0, len(samples) - size + 1, size)]
 
 
-def envelope(samples: array.array[int], rate: int, frame_seconds: float = 0.05) -> list[float]:
+def envelope(samples: Sequence[int], rate: int, frame_seconds: float = 0.05) -> list[float]:
     """RMS loudness per frame: compares speech across codecs and sample rates."""
     return [rms(frame) for frame in blocks(samples, rate, frame_seconds)]
 
@@ -99,11 +63,11 @@ def _correlation(a: list[float], b: list[float]) -> float:
     return cov / spread if spread else 0.0
 
 
-def pcap_alaw(path: Path) -> array.array[int]:
+def pcap_alaw(path: Path) -> list[int]:
     """The PCMA payloads of a SIPp audio pcap (Ethernet, IPv4, UDP, RTP), decoded to 16-bit PCM."""
     data = path.read_bytes()
     assert struct.unpack("<I", data[20:24])[0] == 1, "not an Ethernet capture"
-    pcm = array.array("h")
+    pcm: list[int] = []
     offset = 24
     while offset + 16 <= len(data):
         length = struct.unpack("<I", data[offset + 8 : offset + 12])[0]

@@ -18,7 +18,7 @@ import pytest_asyncio
 from sipline.client import AsyncClient, CallRecord, Phone, SiplineError
 from sipline.domain import calls
 from tests.conftest import HeldPort
-from tests.e2e.audio import Stereo, best_match, blocks, decode_mp3, envelope, pcap_alaw, rms, tone_share
+from tests.e2e.audio import best_match, blocks, envelope, pcap_alaw, tone_share
 from tests.e2e.conftest import Served
 from tests.e2e.media_peers import (
     CARRIER_DIGITS,
@@ -35,6 +35,7 @@ from tests.e2e.media_peers import (
 from tests.e2e.stun import NAT_ADDRESS, fake_nat
 from tests.e2e.test_calls import CALLEE, CALLER_ID, Desk
 from tests.e2e.test_registration import phone_state, provision
+from tests.media.recording.audio import Decoded, decode_mp3, rms
 from tests.peers import require
 from tests.sip.baresip import Baresip, wait_for
 from tests.sip.conftest import BARESIP, SIPP, need, sipp_messages, sipp_time
@@ -153,8 +154,8 @@ async def _recorded_call(
     url = await desk.recording(record.recording_file_id)
     async with httpx.AsyncClient(timeout=30) as web:
         mp3 = await _download(web, url, tmp_path)
-    decoded = decode_mp3(mp3, tmp_path / "recording.wav")
-    assert abs(decoded.seconds - record.call_duration) <= 1, (decoded.seconds, record.call_duration)
+    decoded = decode_mp3(mp3)
+    assert abs(decoded.duration - record.call_duration) <= 1, (decoded.duration, record.call_duration)
     _check_channels(decoded)
     return record
 
@@ -188,16 +189,16 @@ def _tampered(url: str) -> list[str]:
     return [url.replace(f"sig={signature}", f"sig={flipped}"), f"{other}?{query}"]
 
 
-def _check_channels(decoded: Stereo) -> None:
+def _check_channels(decoded: Decoded) -> None:
     """Left: the phone's tone, all along. Right: the carrier's speech, none of the tone."""
-    seconds = blocks(decoded.left, decoded.rate, 1.0)[1:-1]  # the edges hold the answer and the BYE
-    toned = [tone_share(block, decoded.rate, TONE) for block in seconds]
+    seconds = blocks(decoded.left, decoded.sample_rate, 1.0)[1:-1]  # the edges hold the answer and the BYE
+    toned = [tone_share(block, decoded.sample_rate, TONE) for block in seconds]
     assert sum(share > 0.8 for share in toned) >= 0.8 * len(toned), [round(share, 2) for share in toned]
-    right = blocks(decoded.right, decoded.rate, 1.0)
-    assert all(tone_share(block, decoded.rate, TONE) < 0.1 for block in right)  # no leak between legs
+    right = blocks(decoded.right, decoded.sample_rate, 1.0)
+    assert all(tone_share(block, decoded.sample_rate, TONE) < 0.1 for block in right)  # no leak between legs
     # the speech, found in the right channel by its loudness contour (codecs keep that)
     speech = envelope(pcap_alaw(CARRIER_SPEECH), 8000)[20:120]  # 1 s to 6 s of g711a.pcap: voiced
-    heard = envelope(decoded.right, decoded.rate)
+    heard = envelope(decoded.right, decoded.sample_rate)
     assert max(rms(block) for block in right) > 500
     assert best_match(speech, heard) > 0.8
 
