@@ -87,8 +87,8 @@ class Peer:
                     return self.sock.recvfrom(65536)  # type: ignore[no-any-return]
                 except BlockingIOError:
                     pass
-                readable = loop.create_future()
-                loop.add_reader(self.sock.fileno(), lambda: readable.done() or readable.set_result(None))
+                readable: asyncio.Future[None] = loop.create_future()
+                loop.add_reader(self.sock.fileno(), _wake, readable)
                 try:
                     await readable
                 finally:
@@ -102,6 +102,7 @@ class Peer:
         return False
 
     def drain(self) -> list[bytes]:
+        """Whatever has arrived by now."""
         got = []
         while True:
             try:
@@ -111,6 +112,11 @@ class Peer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _wake(readable: asyncio.Future[None]) -> None:
+    if not readable.done():
+        readable.set_result(None)
 
 
 @dataclass

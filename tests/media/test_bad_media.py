@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+from pathlib import Path
 
 from sipline.media.port import Leg
 from sipline.media.relay import EmbeddedMediaPlane
+from tests.conftest import free_ports
 from tests.media.calls import Call, bridged_call
 from tests.media.peers import Peer, phone_sdp, rtp
 
@@ -144,3 +146,51 @@ async def test_rtcp_is_relayed_between_the_legs(plane: EmbeddedMediaPlane) -> No
         agent_rtcp.close()
         callee_rtcp.close()
         call.close()
+
+
+async def test_a_stranger_that_latched_first_loses_the_leg_to_its_sdp_address(
+    plane: EmbeddedMediaPlane,
+) -> None:
+    call = bridged_call(plane)
+    stranger = Peer()
+    try:
+        stranger.send_to(call.to_agent_side, rtp(0, 1, 160, 0xBAD, b"\x99" * 160))  # before the phone
+        assert (await call.callee.receive()).payload == b"\x99" * 160  # it latched, for now
+        await _audio_still_flows(call, 50)  # the phone sends from the address its SDP names
+        stranger.send_to(call.to_agent_side, rtp(0, 2, 320, 0xBAD, b"\x99" * 160))
+        await asyncio.sleep(0.05)
+        assert call.callee.drain() == [] and stranger.drain() == []
+        assert call.session.stats().agent.latched_to == ("127.0.0.1", call.agent.port)
+    finally:
+        stranger.close()
+        call.close()
+
+
+async def test_a_silent_leg_re_latches_to_its_own_ssrc_from_a_new_address(tmp_path: Path) -> None:
+    first = free_ports(8)  # a plane ticking every 0.5 s: "too soon" below is well within a tick
+    plane = EmbeddedMediaPlane(
+        "127.0.0.1", first, first + 7, media_timeout=60, spool=tmp_path, tick_seconds=0.5
+    )
+    await plane.start()
+    # behind NAT (SDP names 127.0.0.9); the NAT then gives the phone a new port
+    call = bridged_call(plane, agent_address="127.0.0.9")
+    moved, stranger = Peer(), Peer()
+    try:
+        await _audio_still_flows(call, 60)
+        stranger.send_to(call.to_agent_side, rtp(0, 5, 800, 0xBAD, b"\x99" * 160))
+        moved.ssrc = call.agent.ssrc
+        moved.send_audio(call.to_agent_side, 0, b"\x61" * 160)  # too soon: the old source just spoke
+        await asyncio.sleep(0.05)
+        assert call.callee.drain() == []
+        await asyncio.sleep(1.6)  # more than two ticks of silence from the latched source
+        stranger.send_to(call.to_agent_side, rtp(0, 6, 960, 0xBAD, b"\x99" * 160))  # wrong SSRC
+        moved.send_audio(call.to_agent_side, 0, b"\x62" * 160)
+        assert (await call.callee.receive()).payload == b"\x62" * 160
+        call.callee.send_audio(call.to_callee_side, 0, b"\x63" * 160)
+        assert (await moved.receive()).payload == b"\x63" * 160
+        assert call.callee.drain() == []
+    finally:
+        moved.close()
+        stranger.close()
+        call.close()
+        await plane.stop()

@@ -113,3 +113,38 @@ async def test_release_frees_the_ports(plane: EmbeddedMediaPlane) -> None:
 
 def _event(pt: int, digit: int) -> bytes:
     return rtp(pt, 1, 8000, 0xABC, bytes((digit, 0x00)) + (160).to_bytes(2, "big"))
+
+
+async def test_a_re_invite_moves_the_leg_and_relays_hold(plane: EmbeddedMediaPlane) -> None:
+    call = bridged_call(plane)
+    moved = Peer()
+    try:
+        call.agent.send_audio(call.to_agent_side, 0)
+        await call.callee.receive()  # latched to the phone's first address
+        # the phone puts the callee on hold from another port: its re-INVITE's offer
+        answer = call.session.accept_offer(
+            Leg.AGENT, phone_sdp(moved.port, formats="0 101").replace(b"a=sendrecv", b"a=sendonly")
+        )
+        assert b"a=recvonly" in answer and platform_address(answer) == call.to_agent_side
+        offer = call.session.make_offer(Leg.CALLEE)
+        assert b"a=sendonly" in offer and platform_address(offer) == call.to_callee_side
+        call.session.accept_answer(
+            Leg.CALLEE, phone_sdp(call.callee.port, formats="0").replace(b"a=sendrecv", b"a=recvonly")
+        )
+        moved.send_audio(call.to_agent_side, 0, b"\x5a" * 160)  # music on hold
+        assert (await call.callee.receive()).payload == b"\x5a" * 160
+        call.callee.send_audio(call.to_callee_side, 0, b"\x5b" * 160)
+        assert (await moved.receive()).payload == b"\x5b" * 160
+        assert await call.agent.nothing_within(0.05)  # the old address hears nothing more
+    finally:
+        moved.close()
+        call.close()
+
+
+async def test_stopping_the_plane_releases_every_session(plane: EmbeddedMediaPlane) -> None:
+    calls = [bridged_call(plane, name=f"left-{n}") for n in range(3)]
+    assert plane.sessions() == 3
+    await plane.stop()
+    assert plane.sessions() == 0 and plane.ports.in_use == 0
+    for call in calls:
+        call.close()  # the peers' sockets; the session's release is a no-op now

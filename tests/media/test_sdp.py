@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 
@@ -10,7 +11,7 @@ import pytest
 from sipline.media import sdp
 from sipline.media.port import Leg, MediaError, NoCommonCodec
 from sipline.media.relay import EmbeddedMediaPlane
-from tests.media.peers import Events, phone_sdp
+from tests.media.peers import Events, Peer, phone_sdp, platform_address
 
 OFFER = (
     b"v=0\r\no=- 1 1 IN IP4 127.0.0.5\r\ns=-\r\nc=IN IP4 127.0.0.5\r\nt=0 0\r\n"
@@ -115,3 +116,19 @@ async def test_an_offer_without_a_common_codec_is_refused(plane: EmbeddedMediaPl
             session.accept_offer(Leg.AGENT, phone_sdp(4000, formats="101"))
     finally:
         session.release()
+
+
+async def test_an_ipv6_address_on_an_ipv4_relay_waits_for_latching(plane: EmbeddedMediaPlane) -> None:
+    session = plane.allocate("v6", Events())
+    callee = Peer()
+    try:
+        session.accept_offer(Leg.AGENT, b"v=0\r\nc=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n")
+        to_callee_side = platform_address(session.make_offer(Leg.CALLEE))
+        session.accept_answer(Leg.CALLEE, phone_sdp(callee.port, formats="0"))
+        callee.send_audio(to_callee_side, 0)
+        await asyncio.sleep(0.05)
+        stats = session.stats()
+        assert stats.callee.packets_in == 1 and stats.agent.packets_out == 0  # nowhere to send yet
+    finally:
+        session.release()
+        callee.close()

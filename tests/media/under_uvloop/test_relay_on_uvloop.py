@@ -12,7 +12,9 @@ from tests.media.test_relay import (
     test_each_peer_sees_only_the_platforms_address,
     test_pcmu_and_pcma_legs_are_transcoded,
 )
-from tests.media.test_ringback_and_timeout import test_ringback_frames_arrive_then_stop_when_early_media_starts
+from tests.media.test_ringback_and_timeout import (
+    test_ringback_frames_arrive_then_stop_when_early_media_starts,
+)
 
 __all__ = [
     "test_a_phone_behind_nat_gets_audio_both_ways",

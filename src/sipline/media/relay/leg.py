@@ -7,7 +7,10 @@ Symmetric RTP with latching: the remote address comes from SDP until the leg's f
 packet arrives; from then on the leg is latched to that packet's source, and packets from any other
 address on the port are dropped (counted as strangers), never forwarded nor recorded.
 
-Re-latch rule (for a NAT that rebinds mid-call, without letting a stranger take a call over):
+Only valid RTP with a negotiated payload type latches. Re-latch rule (for a NAT that rebinds
+mid-call, without letting a stranger take a call over):
+- RTP from exactly the address and port the leg's SDP names always wins: a stranger that got in
+  first (before the leg's own first packet) loses the leg to it;
 - a new SDP from the leg naming another address or port unlatches it: its next valid RTP latches;
 - otherwise a new source is accepted only when the latched one has been silent for at least
   ``RELATCH_AFTER_SILENT_TICKS`` plane ticks (about seconds) AND its packet carries the SSRC that
@@ -17,6 +20,7 @@ Re-latch rule (for a NAT that rebinds mid-call, without letting a stranger take 
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import Callable
 from typing import Protocol
@@ -119,6 +123,8 @@ class LegMedia:
 
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
         """The leg's SDP named this address; a different one than before unlatches it."""
+        if address is not None and (":" in address) != (self.pair.rtp.family == socket.AF_INET6):
+            address = None  # another IP version than our socket's: found by latching, if at all
         rtp = (address, port) if address is not None and port else None
         rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
         if rtp != self.sdp_rtp:
@@ -131,8 +137,10 @@ class LegMedia:
     def admit(self, data: bytes, source: Address) -> bool:
         """Valid RTP from an address other than the latched one: latch to it, or drop it."""
         ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)[2]
-        if self.source is not None and not (
-            self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc
+        if (
+            self.source is not None
+            and source != self.sdp_rtp
+            and not (self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc)
         ):
             self.strangers += 1
             self.dropped += 1

@@ -2,7 +2,8 @@
 
 Timers are per plane, never per packet: one tick about every second drives every session's media
 timeout, activity report, re-latch clock and recorder flush; one 20 ms cadence, running only while
-some leg hears ringback, sends the tone frames.
+some leg hears ringback, sends the tone frames. The sessions are ticked in ``TICK_SLOTS`` groups
+spread over the second, so that the recorders' writes never stall the loop all at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sipline.media.relay.session import RelaySession
 log = logging.getLogger("sipline.media")
 
 TICK_SECONDS = 1.0
+TICK_SLOTS = 10
 RINGBACK_FRAME_SECONDS = 0.02
 
 
@@ -45,6 +47,8 @@ class EmbeddedMediaPlane:
         self._ports = PortAllocator(host, port_min, port_max)
         self._tick_seconds = tick_seconds
         self._sessions: set[RelaySession] = set()
+        self._slots: list[set[RelaySession]] = [set() for _ in range(TICK_SLOTS)]
+        self._next_slot = 0
         self._ringing: set[tuple[RelaySession, Leg]] = set()
         self._ring_timer: asyncio.Handle | None = None
         self._next_ring = 0.0
@@ -69,6 +73,8 @@ class EmbeddedMediaPlane:
                 _open(loop, RtcpProtocol(media), media.pair.rtcp),
             )
         self._sessions.add(session)
+        self._slots[self._next_slot].add(session)
+        self._next_slot = (self._next_slot + 1) % TICK_SLOTS
         return session
 
     def sessions(self) -> int:
@@ -82,6 +88,9 @@ class EmbeddedMediaPlane:
     async def stop(self) -> None:
         for session in list(self._sessions):
             session.release()
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,6 +112,8 @@ class EmbeddedMediaPlane:
 
     def forget(self, session: RelaySession) -> None:
         self._sessions.discard(session)
+        for slot in self._slots:
+            slot.discard(session)
         self._ringing = {entry for entry in self._ringing if entry[0] is not session}
 
     def ring(self, session: RelaySession, leg: Leg) -> None:
@@ -129,10 +140,12 @@ class EmbeddedMediaPlane:
         self._ring_timer = loop.call_at(self._next_ring, self._send_ringback)
 
     async def _tick_forever(self) -> None:
+        slot = 0
         while True:
-            await asyncio.sleep(self._tick_seconds)
+            await asyncio.sleep(self._tick_seconds / TICK_SLOTS)
+            slot = (slot + 1) % TICK_SLOTS
             now = self.clock()
-            for session in list(self._sessions):
+            for session in list(self._slots[slot]):
                 try:
                     session.tick(now)
                 except Exception:  # one call's failing listener must not stop the others' timers

@@ -237,6 +237,9 @@ class RelaySession:
 
     def _dtmf_reporter(self, leg: Leg) -> Callable[[str], None]:
         def report(digit: str) -> None:
-            self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            try:
+                self._events.media_dtmf(leg, digit, datetime.now(UTC))
+            except Exception:  # the call's handler failing must not stop the packet's relaying
+                log.exception("call %s: the DTMF handler failed", self.call_id)
 
         return report
