@@ -97,7 +97,10 @@ class RecordingService:
         for raw in leftovers:
             status = await self._earlier_status(raw.recording_id)
             if status is None:
-                log.warning("recording %s in the spool is no earlier call of this node", raw.recording_id)
+                # a call of this run, or another node's in a shared spool, or of no call at all
+                log.info(
+                    "recording %s in the spool left alone: not this node's earlier run's", raw.recording_id
+                )
             elif status in _SETTLED:
                 await asyncio.to_thread(discard, raw)  # encoded before the crash, not yet removed
             else:
