@@ -97,7 +97,7 @@ def served_platform(
         )
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
-    account = admin("account", "create", "--balance", balance)
+    account = admin("account", "create", "--init", "--balance", balance)  # a new platform in workdir
     app_id = admin("app", "create", "--api-key", account["apiKey"], "--phone-limit", str(phones))["appId"]
     http_port, sip_port = free_port(), free_port(socket.SOCK_DGRAM)
     server = subprocess.Popen(

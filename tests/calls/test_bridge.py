@@ -50,6 +50,19 @@ async def test_hold_reinvite_reaches_the_callee_and_its_answer_comes_back(
     assert done["terminationCode"] == "200"
 
 
+async def test_a_reinvite_without_an_offer_gets_the_platforms_offer(
+    live: Platform, api: Api, phone_of: PhoneFactory
+) -> None:
+    phone, record = await phone_of()
+    voice_id = (await send(api, record, UK + "9000"))["data"]
+    await answered(api, voice_id)
+    response = await phone.calls[0].request("INVITE")  # a session refresh: the platform offers
+    assert response.status == 200 and response.header("Content-Type") == SDP
+    assert names_only_the_platform(live, response.body)
+    done = await finished(api, voice_id)
+    assert done["terminationCode"] == "200"
+
+
 async def test_maximum_call_duration_cuts_the_call(live: Platform, api: Api, phone_of: PhoneFactory) -> None:
     phone, record = await phone_of()
     voice_id = (await send(api, record, UK + "9000"))["data"]

@@ -107,3 +107,14 @@ def test_bad_digest_algorithms_name_the_problem(
     monkeypatch.setenv("SIPLINE_DIGEST_ALGORITHMS", value)
     with pytest.raises(ConfigError, match=r"digest_algorithms: .*" + re.escape(message)):
         load_settings()
+
+
+@pytest.mark.parametrize("seconds", ["19", "121"])
+def test_the_callee_rings_20_to_120_seconds(monkeypatch: pytest.MonkeyPatch, seconds: str) -> None:
+    monkeypatch.delenv("SIPLINE_CALLEE_RING_TIMEOUT", raising=False)
+    assert load_settings().callee_ring_timeout == 60  # like the vendor's maxRingingTime
+    monkeypatch.setenv("SIPLINE_CALLEE_RING_TIMEOUT", "120")
+    assert load_settings().callee_ring_timeout == 120
+    monkeypatch.setenv("SIPLINE_CALLEE_RING_TIMEOUT", seconds)
+    with pytest.raises(ConfigError, match="callee_ring_timeout"):
+        load_settings()

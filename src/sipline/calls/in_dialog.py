@@ -72,11 +72,7 @@ async def relay_offer(
     if not 200 <= response.status < 300:
         tx.reply(response.status if response.status >= 200 else 500, response.reason)
         return
-    if has_sdp(response.body, response.header("Content-Type")):
-        try:
-            session.accept_answer(other, response.body)
-        except MediaError as exc:
-            log.info("the %s leg's answer was refused: %s", other, exc)
+    _take_answer(session, other, response.body, response.header("Content-Type"))
     _reply_2xx(source, tx, answer)
 
 
@@ -91,14 +87,20 @@ def offer_in_2xx(session: MediaSession, leg: Leg, source: Dialog, tx: ServerTran
 
     def answered(dialog: Dialog, ack: SipRequest) -> None:
         dialog.on_ack = None
-        if has_sdp(ack.body, ack.header("Content-Type")):
-            try:
-                session.accept_answer(leg, ack.body)
-            except MediaError as exc:
-                log.info("the answer in the %s leg's ACK was refused: %s", leg, exc)
+        _take_answer(session, leg, ack.body, ack.header("Content-Type"))
 
     _reply_2xx(source, tx, offer)
     source.on_ack = answered
+
+
+def _take_answer(session: MediaSession, leg: Leg, body: bytes, content_type: str | None) -> None:
+    """The leg's answer to the platform's offer, when the message has one (a refused one is logged:
+    the leg keeps its previous media)."""
+    if has_sdp(body, content_type):
+        try:
+            session.accept_answer(leg, body)
+        except MediaError as exc:
+            log.info("the %s leg's answer was refused: %s", leg, exc)
 
 
 def _accepted(session: MediaSession, leg: Leg, tx: ServerTransaction) -> bytes | None:

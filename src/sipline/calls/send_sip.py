@@ -93,7 +93,7 @@ class CallService:
         self.node = node
         self._resolver = resolver
         self._media = media
-        self._recordings = recordings  # None: calls are not recorded
+        self.recordings = recordings  # where recordings go (the recordings service); None: not recorded
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -186,8 +186,8 @@ class CallService:
     ) -> None:
         journal = CallJournal(self.writer, terms, on_settled=self._settled)
         recording = (
-            CallRecording(self._recordings, terms.voice_id, self._tasks)
-            if self._recordings is not None
+            CallRecording(self.recordings, terms.voice_id, self._tasks)
+            if self.recordings is not None
             else None
         )
         call = ClickToCall(

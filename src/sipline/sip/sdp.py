@@ -1,7 +1,8 @@
 """Just enough SDP (RFC 4566 / RFC 3264) for signalling: make a simple offer or answer, reject one.
 
-The B2BUA passes session descriptions end to end; it only writes its own when it must end a leg
-politely (an answer that rejects every stream) and for the sandbox carrier and virtual phone.
+A call's own descriptions are the media plane's (``media/sdp.py``). This module writes the rest: an
+answer that rejects every stream (to end a leg politely), the sandbox carrier's and virtual phone's
+audio, and where a description wants its audio (``audio_address``, for the peers' RTP).
 """
 
 from __future__ import annotations
