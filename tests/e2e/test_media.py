@@ -129,7 +129,8 @@ def carrier_port(desk: MediaDesk) -> Iterator[HeldPort]:
 async def _recorded_call(
     desk: MediaDesk, account: str, carrier_port: HeldPort, tmp_path: Path, ring: float
 ) -> CallRecord:
-    """A call from the phone to the carrier ringing `ring` s, checked end to end; its record and mp3."""
+    """A call from the phone to the carrier ringing `ring` s, checked end to end (record, signed mp3,
+    both channels); returns the record."""
     carrier = await media_carrier(carrier_port, tmp_path, ring, timeout=ring + 40)
     voice_id = await desk.call_from(account)
     record = await desk.record(voice_id, timeout=ring + 40)
