@@ -153,6 +153,7 @@ def build_media_plane(settings: Settings) -> MediaPlane:
         settings.rtp_port_max,
         media_timeout=settings.media_timeout,
         spool=settings.recording_spool,  # recordings in progress
+        advertised=settings.media_address,
     )
 
 

@@ -3,6 +3,7 @@
 Every setting is documented in docs/configuration.md.
 """
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -189,6 +190,10 @@ class Settings(BaseSettings):
     media_timeout: float = Field(
         60, ge=5, le=3600, description="Seconds without RTP from either leg after which a call is ended."
     )
+    media_address: str | None = Field(
+        None,
+        description="Address the RTP relay names in SDP (default: host); needed when host is 0.0.0.0.",
+    )
 
     @field_validator("digest_algorithms", mode="before")
     @classmethod
@@ -202,6 +207,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("is not a JSON list of digest algorithms") from None
         return challenge_algorithms(value)
+
+    @field_validator("media_address")
+    @classmethod
+    def _media_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError("is not an IP address") from None
+        return value
 
     @model_validator(mode="after")
     def _calls_configured(self) -> "Settings":

@@ -17,9 +17,10 @@ from sipline.config import Settings
 from sipline.domain.destination import destination_code
 from sipline.http_limits import limit_http_connections
 from sipline.logs import log_handler
+from sipline.media.port import MediaError
 from sipline.open_files import raise_open_file_limit, somaxconn
 from sipline.services.recordings import SHUTDOWN_GRACE, SWEEP_INTERVAL
-from sipline.startup import http_socket, sip_listen_errors
+from sipline.startup import StartupError, http_socket, sip_listen_errors
 
 log = logging.getLogger("sipline")
 
@@ -57,7 +58,10 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     try:
         with sip_listen_errors("the sandbox carrier"):
             await platform.start_sandbox()
-        await platform.media.start()
+        try:
+            await platform.media.start()
+        except MediaError as exc:
+            raise StartupError(f"media relay: {exc}") from None
         with sip_listen_errors("SIP"):
             await sip.start()
         await platform.calls.close_interrupted()  # with SIP up: their legs are sent BYE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sipline.media.port import Leg, MediaPlane, MediaSession
@@ -43,3 +45,17 @@ def bridged_call(
     session.accept_answer(Leg.CALLEE, phone_sdp(callee.port, formats=callee_formats))
     sides = platform_address(answer), platform_address(offer)
     return Call(session, agent, callee, *sides, answer, offer, events)
+
+
+@contextmanager
+def two_peers(plane: MediaPlane, name: str = "call") -> Iterator[tuple[MediaSession, Events, Peer, Peer]]:
+    """A session and two peers (agent, callee) for a test that runs the offer/answer itself."""
+    events = Events()
+    session = plane.allocate(name, events)
+    agent, callee = Peer(), Peer()
+    try:
+        yield session, events, agent, callee
+    finally:
+        session.release()
+        agent.close()
+        callee.close()

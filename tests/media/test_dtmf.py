@@ -99,3 +99,52 @@ async def test_digits_through_the_relay_are_reported_and_still_relayed(plane: Em
         assert call.events.digits == [(Leg.CALLEE, "3"), (Leg.CALLEE, "1"), (Leg.CALLEE, "4")]
     finally:
         call.close()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_replayed_press_of_the_same_key_counts_once_per_press() -> None:
+    # SIPp's play_pcap_audio replays a pcap's RTP unchanged: same SSRC, timestamp and seq each time
+    clock, heard = _Clock(), []
+    decoder = DtmfDecoder(heard.append, clock)
+    one, two = _press(1, 8000, 1), _press(2, 16000, 20)
+    for press in (one, one, two, one):
+        for seq, timestamp, payload in press:
+            decoder.packet(seq, 0xCAFE, timestamp, payload)
+            clock.now += 0.02
+        clock.now += 1.0  # the time between a person's presses
+    assert "".join(heard) == "1121"
+
+
+def test_late_update_packets_of_an_unended_digit_are_not_a_new_press() -> None:
+    clock, heard = _Clock(), []
+    decoder = DtmfDecoder(heard.append, clock)
+    one, two = _press(1, 8000, 1)[:4], _press(2, 16000, 20)  # 1's end packets are all lost
+    for seq, timestamp, payload in [*one[:3], *two[:2], one[3], *two[2:]]:  # one of 1's arrives late
+        decoder.packet(seq, 0xCAFE, timestamp, payload)
+        clock.now += 0.02
+    assert "".join(heard) == "12"
+
+
+@pytest.mark.skipif(not PCAPS.exists(), reason="SIPp's pcaps are not installed")
+async def test_sipp_pcaps_replayed_through_the_relay_give_each_press(plane: EmbeddedMediaPlane) -> None:
+    call = bridged_call(plane, callee_formats="8 101")  # the carrier: PCMA and telephone-event 101
+    try:
+        audio = _pcap_payloads(PCAPS / "g711a.pcap")[:25]
+        for packet in audio:  # half a second of the carrier's PCMA, as SIPp sends it
+            call.callee.send_to(call.to_callee_side, packet)
+        heard = [await call.agent.receive() for _ in audio]
+        assert {p.pt for p in heard} == {8}  # the agent's phone offered PCMA too: no transcoding
+        for name in ("1", "2", "2", "pound"):
+            for packet in _pcap_payloads(PCAPS / f"dtmf_2833_{name}.pcap"):
+                call.callee.send_to(call.to_callee_side, packet)
+            await asyncio.sleep(0.4)  # SIPp's scenario pauses between its plays
+        assert [digit for _, digit in call.events.digits] == ["1", "2", "2", "#"]
+    finally:
+        call.close()

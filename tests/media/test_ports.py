@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
-from sipline.media.port import Leg, NoFreePort
+from sipline.media.port import Leg, MediaError, NoFreePort
 from sipline.media.relay import EmbeddedMediaPlane
 from sipline.media.relay.ports import PortAllocator
 from tests.conftest import free_ports
@@ -90,3 +91,25 @@ async def test_tens_of_thousands_of_calls_leak_no_port_and_no_descriptor(plane: 
         assert (await call.callee.receive()).payload == b"\x01" * 160
     finally:
         call.close()
+
+
+async def test_a_plane_with_no_address_for_sdp_refuses_to_start(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "localhost"):
+        plane = EmbeddedMediaPlane(host, 30000, 30010, media_timeout=60, spool=tmp_path)
+        with pytest.raises(MediaError, match="media_address"):
+            await plane.start()
+
+
+async def test_sdp_names_the_advertised_address_while_the_relay_binds_host(tmp_path: Path) -> None:
+    first = free_ports(8)
+    plane = EmbeddedMediaPlane(
+        "127.0.0.1", first, first + 7, media_timeout=60, spool=tmp_path, advertised="127.0.0.42"
+    )
+    await plane.start()
+    try:
+        session = plane.allocate("nat", Events())
+        answer = session.accept_offer(Leg.AGENT, phone_sdp(4000)).decode()
+        assert "c=IN IP4 127.0.0.42" in answer and "o=sipline" in answer
+        session.release()
+    finally:
+        await plane.stop()

@@ -7,8 +7,8 @@ import asyncio
 from sipline.media import g711
 from sipline.media.port import Leg
 from sipline.media.relay import EmbeddedMediaPlane
-from tests.media.calls import bridged_call
-from tests.media.peers import Events, Peer, phone_sdp, platform_address, rtp
+from tests.media.calls import bridged_call, two_peers
+from tests.media.peers import Peer, phone_sdp, platform_address, rtp
 
 
 async def test_each_peer_sees_only_the_platforms_address(plane: EmbeddedMediaPlane) -> None:
@@ -66,9 +66,7 @@ async def test_a_phone_behind_nat_gets_audio_both_ways(plane: EmbeddedMediaPlane
 
 
 async def test_telephone_event_payload_type_is_mapped_between_legs(plane: EmbeddedMediaPlane) -> None:
-    session = plane.allocate("pt-map", Events())
-    agent, callee = Peer(), Peer()
-    try:
+    with two_peers(plane, "pt-map") as (session, _, agent, callee):
         answer = session.accept_offer(Leg.AGENT, phone_sdp(agent.port, formats="0 101"))
         offer = session.make_offer(Leg.CALLEE)
         # the callee answers with its own number for telephone-event
@@ -80,10 +78,6 @@ async def test_telephone_event_payload_type_is_mapped_between_legs(plane: Embedd
         agent.send_to(to_agent_side, _event(101, 7))
         heard = await callee.receive()
         assert heard.pt == 96 and heard.payload[0] == 7
-    finally:
-        session.release()
-        agent.close()
-        callee.close()
 
 
 async def test_pcmu_and_pcma_legs_are_transcoded(plane: EmbeddedMediaPlane) -> None:

@@ -7,15 +7,12 @@ import asyncio
 from sipline.media.port import Leg
 from sipline.media.relay import EmbeddedMediaPlane
 from sipline.media.tones import RINGBACK
-from tests.media.calls import bridged_call
-from tests.media.peers import Events, Peer, phone_sdp, platform_address
+from tests.media.calls import bridged_call, two_peers
+from tests.media.peers import phone_sdp, platform_address
 
 
 async def test_ringback_frames_arrive_then_stop_when_early_media_starts(plane: EmbeddedMediaPlane) -> None:
-    events = Events()
-    session = plane.allocate("ringing", events)
-    agent, callee = Peer(), Peer()
-    try:
+    with two_peers(plane, "ringing") as (session, _, agent, callee):
         session.accept_offer(Leg.AGENT, phone_sdp(agent.port, formats="8 101"))
         offer = session.make_offer(Leg.CALLEE)
         session.ringback(Leg.AGENT, True)
@@ -34,10 +31,6 @@ async def test_ringback_frames_arrive_then_stop_when_early_media_starts(plane: E
         callee.send_audio(platform_address(offer), 8, b"\x66" * 160)
         assert (await agent.receive()).payload == b"\x66" * 160
         assert await agent.nothing_within(0.15)  # no tone frame any more
-    finally:
-        session.release()
-        agent.close()
-        callee.close()
 
 
 async def test_ringback_stops_when_asked(plane: EmbeddedMediaPlane) -> None:
@@ -67,3 +60,14 @@ async def test_media_timeout_fires_once_and_activity_is_reported(plane: Embedded
         assert call.events.timeouts[0] >= 0.2
     finally:
         call.close()
+
+
+async def test_early_media_before_the_183_is_read_stays_latched_behind_nat(plane: EmbeddedMediaPlane) -> None:
+    with two_peers(plane, "early") as (session, _, agent, callee):
+        to_agent_side = platform_address(session.accept_offer(Leg.AGENT, phone_sdp(agent.port)))
+        to_callee_side = platform_address(session.make_offer(Leg.CALLEE))
+        callee.send_audio(to_callee_side, 0, b"\x70" * 160)  # the 183's RTP overtakes the 183
+        assert (await agent.receive()).payload == b"\x70" * 160
+        session.accept_answer(Leg.CALLEE, phone_sdp(callee.port, address="127.0.0.9", formats="0"))
+        agent.send_audio(to_agent_side, 0, b"\x71" * 160)  # still reaches the callee's real address
+        assert (await callee.receive()).payload == b"\x71" * 160

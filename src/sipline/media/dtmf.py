@@ -3,50 +3,73 @@
 All packets of one event share its RTP timestamp; the end packet is sent three times, and any of
 them may be lost. So an event is reported on the first packet seen of it (start, update or end),
 and the last few events are remembered so that late retransmits are not reported again.
-Recorded streams replayed back to back (SIPp's pcaps) may repeat a timestamp for the next press:
-a non-end packet newer than the event's end and with a shorter duration starts a new press.
+
+Recorded streams replayed as they are (SIPp's ``play_pcap_audio`` sends a pcap's RTP unchanged:
+every ``dtmf_2833_1.pcap`` press has the same SSRC, timestamp and sequence numbers) repeat an
+event's identity for the next press of the same key. A press is therefore also new when a
+non-end packet of a remembered event comes after that event ended, with a shorter duration than
+its end and either a newer sequence number or more than ``REPEAT_GAP_SECONDS`` later: late
+packets of one press arrive within a few packet times, a person's next press does not.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import time
 from collections.abc import Callable
 
 DIGITS = "0123456789*#ABCD"  # events 0-15; 16 (flash) and above are not key presses
+REPEAT_GAP_SECONDS = 0.25
 _REMEMBERED = 8
+
+_Key = tuple[int, int, int]  # SSRC, RTP timestamp, event
+
+
+class _Event:
+    __slots__ = ("end_duration", "end_seq", "ended", "last_seen")
+
+    def __init__(self, end: bool, seq: int, duration: int, now: float) -> None:
+        self.ended, self.end_seq, self.end_duration, self.last_seen = end, seq, duration, now
 
 
 class DtmfDecoder:
-    __slots__ = ("_current", "_end_duration", "_end_seq", "_ended", "_recent", "_report")
+    __slots__ = ("_clock", "_current", "_recent", "_report")
 
-    def __init__(self, report: Callable[[str], None]) -> None:
+    def __init__(self, report: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
         self._report = report
-        self._recent: deque[tuple[int, int, int]] = deque(maxlen=_REMEMBERED)
-        self._current: tuple[int, int, int] | None = None
-        self._ended = False
-        self._end_seq = 0
-        self._end_duration = 0
+        self._clock = clock
+        self._recent: dict[_Key, _Event] = {}  # oldest first
+        self._current: _Key | None = None
 
     def packet(self, seq: int, ssrc: int, timestamp: int, payload: bytes) -> None:
         """One telephone-event RTP payload (seq, SSRC and timestamp from its header)."""
         if len(payload) < 4 or payload[0] >= len(DIGITS):
             return
-        event, end, duration = payload[0], payload[1] & 0x80, (payload[2] << 8) | payload[3]
-        key = (ssrc, timestamp, event)
-        if key == self._current:
-            if self._ended and not end and _newer(seq, self._end_seq) and duration < self._end_duration:
-                self._start(key, end, seq, duration)  # the same digit pressed again, same timestamp
-            elif end and not self._ended:
-                self._ended, self._end_seq, self._end_duration = True, seq, duration
+        key = (ssrc, timestamp, payload[0])
+        end, duration = bool(payload[1] & 0x80), (payload[2] << 8) | payload[3]
+        now = self._clock()
+        event = self._recent.get(key)
+        if event is None or self._pressed_again(event, end, seq, duration, now, key == self._current):
+            self._start(key, _Event(end, seq, duration, now))
             return
-        if key in self._recent:
-            return  # a late packet of an event already reported
-        self._recent.append(key)
-        self._start(key, end, seq, duration)
+        if end and not event.ended:
+            event.ended, event.end_seq, event.end_duration = True, seq, duration
+        event.last_seen = now
 
-    def _start(self, key: tuple[int, int, int], end: int, seq: int, duration: int) -> None:
+    @staticmethod
+    def _pressed_again(event: _Event, end: bool, seq: int, duration: int, now: float, current: bool) -> bool:
+        if end:
+            return False
+        later = now - event.last_seen > REPEAT_GAP_SECONDS
+        if not current:  # an earlier event, over since the next began: only a later press repeats it
+            return later
+        return event.ended and duration < event.end_duration and (later or _newer(seq, event.end_seq))
+
+    def _start(self, key: _Key, event: _Event) -> None:
+        self._recent.pop(key, None)
+        self._recent[key] = event
+        if len(self._recent) > _REMEMBERED:
+            del self._recent[next(iter(self._recent))]
         self._current = key
-        self._ended, self._end_seq, self._end_duration = bool(end), seq, duration
         self._report(DIGITS[key[2]])
 
 

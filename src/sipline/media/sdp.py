@@ -1,7 +1,8 @@
 """SDP for anchoring media (RFC 4566 / RFC 3264): read a leg's audio stream, write the platform's.
 
-Bounded: a description over ``MAX_SDP_BYTES``, ``MAX_LINES`` lines or ``MAX_MEDIA`` m= lines, or
-any malformed line the reader needs, raises ``MediaError`` and never another exception.
+Bounded: a description over ``MAX_SDP_BYTES``, ``MAX_LINES`` lines or ``MAX_MEDIA`` m= lines, or a
+malformed v=, c= or m= line, raises ``MediaError`` and never another exception; a malformed
+attribute (rtpmap, fmtp, ptime, rtcp) is ignored, so a payload type it described is not used.
 Only the first audio stream is used; the platform's answer rejects the others (port 0), keeping
 one m= line per offered one as RFC 3264 §6 wants.
 """
@@ -131,21 +132,25 @@ class _Reader:
         for line in attributes:
             if line.startswith("c="):
                 address = _connection_address(line)
-            elif not line.startswith("a="):
+                continue
+            if not line.startswith("a="):
                 continue
             name, _, value = line[2:].partition(":")
-            if name in DIRECTIONS and not value:
-                direction = name
-            elif name == "rtpmap":
-                pt, mapping = _pt_value(value)
-                rtpmap[pt] = _rtpmap(mapping)
-            elif name == "fmtp":
-                pt, parameters = _pt_value(value)
-                fmtp[pt] = parameters[:200]
-            elif name == "ptime":
-                ptime = _bounded_int(value.strip(), 1, 1000, "ptime")
-            elif name == "rtcp":
-                rtcp_port = _bounded_int(value.split()[0] if value.split() else "", 1, 65535, "rtcp port")
+            try:  # a malformed attribute is ignored (its payload type then unusable), not fatal
+                if name in DIRECTIONS and not value:
+                    direction = name
+                elif name == "rtpmap":
+                    pt, mapping = _pt_value(value)
+                    rtpmap[pt] = _rtpmap(mapping)
+                elif name == "fmtp":
+                    pt, parameters = _pt_value(value)
+                    fmtp[pt] = parameters[:200]
+                elif name == "ptime":
+                    ptime = _bounded_int(value.strip(), 1, 1000, "ptime")
+                elif name == "rtcp":
+                    rtcp_port = _bounded_int(value.split()[0] if value.split() else "", 1, 65535, "rtcp")
+            except MediaError:
+                continue
         codecs = []
         for pt in dict.fromkeys(pts):  # a payload type listed twice counts once
             if pt in rtpmap:

@@ -5,7 +5,7 @@ only ever sees the platform's address it was given in SDP.
 
 Symmetric RTP with latching: the remote address comes from SDP until the leg's first valid RTP
 packet arrives; from then on the leg is latched to that packet's source, and packets from any other
-address on the port are dropped (counted as strangers), never forwarded nor recorded.
+address on the port are dropped (and counted), never forwarded nor recorded.
 
 Only valid RTP with a negotiated payload type latches. Re-latch rule (for a NAT that rebinds
 mid-call, without letting a stranger take a call over):
@@ -28,7 +28,7 @@ from typing import Protocol
 from sipline.media.dtmf import DtmfDecoder
 from sipline.media.port import Leg, LegStats
 from sipline.media.relay.ports import PortPair
-from sipline.media.relay.routes import Route, Routes
+from sipline.media.relay.routes import Routes
 
 RELATCH_AFTER_SILENT_TICKS = 2
 Address = tuple[str, int]
@@ -90,7 +90,6 @@ class LegMedia:
         "send_to",
         "silent_ticks",
         "source",
-        "strangers",
         "ticked_packets",
     )
 
@@ -113,7 +112,7 @@ class LegMedia:
         self.recorder: AudioSink | None = None
         self.dtmf = DtmfDecoder(on_dtmf)
         self.ringing = False
-        self.packets_in = self.packets_out = self.bytes_in = self.dropped = self.strangers = 0
+        self.packets_in = self.packets_out = self.bytes_in = self.dropped = 0
         self.ticked_packets = 0
         self.silent_ticks = 0
 
@@ -122,12 +121,13 @@ class LegMedia:
         return self.pair.port
 
     def remote_from_sdp(self, address: str | None, port: int, rtcp_port: int | None) -> None:
-        """The leg's SDP named this address; a different one than before unlatches it."""
+        """The leg's SDP named this address; a different one than its previous SDP's unlatches it."""
         if address is not None and (":" in address) != (self.pair.rtp.family == socket.AF_INET6):
             address = None  # another IP version than our socket's: found by latching, if at all
         rtp = (address, port) if address is not None and port else None
         rtcp = (rtp[0], rtcp_port or port + 1) if rtp is not None else None
-        if rtp != self.sdp_rtp:
+        if rtp != self.sdp_rtp and (self.sdp_rtp is not None or self.source is None):
+            # (a leg latched before its first SDP, by early media, stays latched)
             self.source = self.rtcp_source = None
             self.send_to, self.rtcp_send_to = rtp, rtcp
         elif self.rtcp_source is None and self.source is None:
@@ -142,7 +142,6 @@ class LegMedia:
             and source != self.sdp_rtp
             and not (self.silent_ticks >= RELATCH_AFTER_SILENT_TICKS and ssrc == self.latched_ssrc)
         ):
-            self.strangers += 1
             self.dropped += 1
             return False
         if self.source is not None:
@@ -153,14 +152,6 @@ class LegMedia:
         if self.rtcp_source is None:  # until its RTCP shows up, guess it beside the latched RTP
             self.rtcp_send_to = (source[0], source[1] + 1)
         return True
-
-    def observe(self, data: bytes, start: int, end: int, route: Route) -> None:
-        """The packets someone listens to: recorded audio and telephone-events (header parsed here)."""
-        seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
-        if route.dtmf:
-            self.dtmf.packet(seq, ssrc, timestamp, data[start:end])
-        elif self.recorder is not None and route.recorded is not None:
-            self.recorder.audio(self.leg, route.recorded, ssrc, timestamp, data[start:end])
 
     def stats(self) -> LegStats:
         return LegStats(self.packets_in, self.packets_out, self.bytes_in, self.dropped, self.source)
@@ -199,8 +190,14 @@ class RtpProtocol(asyncio.DatagramProtocol):
         leg.packets_in += 1
         leg.bytes_in += size
         out_pt, table, recorded, dtmf = route
-        if dtmf or (recorded is not None and leg.recorder is not None):
-            leg.observe(data, start, end, route)
+        if dtmf:
+            seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            leg.dtmf.packet(seq, ssrc, timestamp, data[start:end])
+        elif recorded is not None:
+            recorder = leg.recorder
+            if recorder is not None:
+                _, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+                recorder.audio(leg.leg, recorded, ssrc, timestamp, data[start:end])
         peer = leg.peer
         if peer.ringing:
             peer.ringing = False  # the other side's own media (early media) replaces the tone

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 import time
 from pathlib import Path
 
-from sipline.media.port import Leg, MediaEvents, MediaSession, NoFreePort
+from sipline.media.port import Leg, MediaError, MediaEvents, MediaSession, NoFreePort
 from sipline.media.relay.leg import LegMedia, RtcpProtocol, RtpProtocol
 from sipline.media.relay.ports import PortAllocator
 from sipline.media.relay.session import RelaySession
@@ -38,9 +39,11 @@ class EmbeddedMediaPlane:
         *,
         media_timeout: float,
         spool: Path,
+        advertised: str | None = None,
         tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.host = host
+        self.advertised = advertised or host  # the address every SDP of the relay names
         self.media_timeout = media_timeout
         self.spool = spool
         self.clock = time.monotonic
@@ -81,7 +84,17 @@ class EmbeddedMediaPlane:
         return len(self._sessions)
 
     async def start(self) -> None:
-        self.spool.mkdir(parents=True, exist_ok=True)
+        """Start the timers; MediaError when the relay has no address to name in SDP."""
+        try:
+            unspecified = ipaddress.ip_address(self.advertised).is_unspecified
+        except ValueError:
+            unspecified = True  # a host name: SDP wants the address itself
+        if unspecified:
+            raise MediaError(f"{self.advertised} is no address to name in SDP: set media_address")
+        try:
+            self.spool.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MediaError(f"cannot create the recording spool {self.spool}: {exc.strerror}") from None
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever())
 

@@ -115,7 +115,7 @@ class RelaySession:
         origin = self._origins[leg]
         self._origins[leg] = sdp.Origin(origin.session_id, origin.version + 1)
         return sdp.write(
-            self._plane.host,
+            self._plane.advertised,
             self.legs[leg].port,
             self._origins[leg],
             codecs,
