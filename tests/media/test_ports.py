@@ -37,8 +37,7 @@ def test_pairs_are_even_and_odd_and_skip_ports_held_by_others() -> None:
         with pytest.raises(NoFreePort):
             ports.allocate()
         for taken in (pair, second):
-            taken.rtp.close()
-            taken.rtcp.close()
+            taken.close()
             ports.release(taken)
         assert ports.in_use == 0
     finally:
@@ -61,6 +60,7 @@ async def test_an_exhausted_range_gives_no_free_port_and_recovers(plane: Embedde
     for session in sessions:
         session.release()
     assert plane.ports.in_use == 0
+    await asyncio.sleep(0.05)  # the loop closes the released sockets: their ports are free again
     plane.allocate("again", Events()).release()
 
 
@@ -68,7 +68,7 @@ async def test_an_exhausted_range_gives_no_free_port_and_recovers(plane: Embedde
 async def test_tens_of_thousands_of_calls_leak_no_port_and_no_descriptor(plane: EmbeddedMediaPlane) -> None:
     call = bridged_call(plane)  # warm up: the loop's own descriptors exist before counting
     call.close()
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.05)  # its sockets closed by their transports
     before = _open_fds()
     for n in range(20_000):
         session = plane.allocate(f"call-{n}", Events())
@@ -80,8 +80,7 @@ async def test_tens_of_thousands_of_calls_leak_no_port_and_no_descriptor(plane: 
         session.release()
         if n % 500 == 0:
             await asyncio.sleep(0)
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
     assert plane.sessions() == 0
     assert plane.ports.in_use == 0
     assert _open_fds() == before
@@ -113,3 +112,21 @@ async def test_sdp_names_the_advertised_address_while_the_relay_binds_host(tmp_p
         session.release()
     finally:
         await plane.stop()
+
+
+async def test_a_call_allocated_as_another_is_released_keeps_its_sockets(plane: EmbeddedMediaPlane) -> None:
+    # Linux reuses the lowest free descriptor: the new call's sockets get the old call's numbers,
+    # which must not be closed under it when the old call's transports finish closing.
+    for _ in range(3):
+        old = bridged_call(plane, name="old")
+        await asyncio.sleep(0.01)  # its sockets attached to the loop
+        old.close()
+        new = bridged_call(plane, name="new")  # in the same loop iteration as the release
+        try:
+            await asyncio.sleep(0.01)
+            new.agent.send_audio(new.to_agent_side, 0, b"\x0a" * 160)
+            assert (await new.callee.receive()).payload == b"\x0a" * 160
+            new.callee.send_audio(new.to_callee_side, 0, b"\x0b" * 160)
+            assert (await new.agent.receive()).payload == b"\x0b" * 160
+        finally:
+            new.close()

@@ -67,6 +67,7 @@ class EmbeddedMediaPlane:
         try:
             callee = self._ports.allocate()
         except NoFreePort:
+            agent.close()
             self._ports.release(agent)
             raise
         session = RelaySession(self, call_id, events, agent, callee)
@@ -109,7 +110,8 @@ class EmbeddedMediaPlane:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        await asyncio.sleep(0)  # let the closed transports finish closing their sockets
+        for _ in range(3):  # let the transports (and cancelled attachments) close their sockets
+            await asyncio.sleep(0)
 
     # used by the sessions
 
@@ -117,7 +119,7 @@ class EmbeddedMediaPlane:
         media.closed = True
         for transport, opening in zip((media.rtp, media.rtcp), media.opening, strict=True):
             if transport is not None:
-                transport.close()  # closes its socket
+                transport.close()  # closes its socket once it has stopped watching it
             else:
                 opening.cancel()  # not attached yet: the socket is closed when the task ends
         media.rtp = media.rtcp = None

@@ -19,6 +19,11 @@ class PortPair:
     rtp: socket.socket
     rtcp: socket.socket
 
+    def close(self) -> None:
+        """Close both sockets (only while no transport owns them)."""
+        self.rtp.close()
+        self.rtcp.close()
+
 
 class PortAllocator:
     def __init__(self, host: str, first: int, last: int) -> None:
@@ -52,9 +57,11 @@ class PortAllocator:
         raise NoFreePort(f"no free RTP port pair in the configured range ({self.capacity} pairs)")
 
     def release(self, pair: PortPair) -> None:
-        """Close the pair's sockets and return its port; releasing twice is harmless."""
-        pair.rtp.close()
-        pair.rtcp.close()
+        """Return the pair's port; releasing twice is harmless.
+
+        Its sockets are closed by whoever owns them (their transports): until then the port stays
+        bound, and ``allocate`` skips it.
+        """
         if pair.port in self._in_use:
             self._in_use.discard(pair.port)
             self._free.append(pair.port)
