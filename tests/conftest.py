@@ -70,16 +70,21 @@ class HeldPort:
     def __init__(self) -> None:
         for _ in range(100):
             self.port = free_port()
-            self._sockets = [
-                socket.socket(socket.AF_INET, kind) for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)
-            ]
             try:
-                for sock in self._sockets:
-                    sock.bind(("127.0.0.1", self.port))
+                self.hold()
                 return
             except OSError:  # taken since it was checked: pick another
                 self.release()
         raise RuntimeError("no port to hold")
+
+    def hold(self) -> None:
+        """Bind the port; again once the peer it was released to is done with it (a trunk's port,
+        configured once, served by one peer after another)."""
+        self._sockets = [
+            socket.socket(socket.AF_INET, kind) for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+        ]
+        for sock in self._sockets:
+            sock.bind(("127.0.0.1", self.port))
 
     @property
     def released(self) -> bool:

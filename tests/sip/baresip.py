@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,20 +13,22 @@ from pathlib import Path
 from tests.conftest import free_ports
 from tests.sip.conftest import BARESIP
 
-# Headless baresip 1.0.0 (Debian 12): no sound card (aubridge), G.711, driven over ctrl_tcp.
+# Headless baresip 1.0.0 (Debian 12): no sound card (aubridge), G.711, driven over ctrl_tcp. Its network
+# is loopback only (net_interface: else SDP would name the host's own address).
 _CONFIG = """\
 poll_method\t\tepoll
+net_interface\t\t127.0.0.1
 sip_listen\t\t127.0.0.1:{sip}
 call_local_timeout\t120
 call_max_calls\t\t4
 audio_player\t\taubridge,x
-audio_source\t\taubridge,x
+audio_source\t\t{source}
 audio_alert\t\taubridge,x
 module_path\t\t/usr/lib/baresip/modules
 module\t\t\tg711.so
 module\t\t\taubridge.so
 module\t\t\tctrl_tcp.so
-module_tmp\t\tuuid.so
+{media_modules}module_tmp\t\tuuid.so
 module_tmp\t\taccount.so
 module_app\t\tmenu.so
 ctrl_tcp_listen\t\t127.0.0.1:{ctrl}
@@ -33,6 +36,9 @@ rtp_ports\t\t{rtp}-{rtp_end}
 """
 
 
+# A phone with a microphone plays a WAV (aufile: 8 kHz mono 16-bit for G.711; the call ends at its end)
+# and can learn a NAT's mapped address for its SDP (stun: an account with medianat=stun;stunserver=...).
+_MICROPHONE_MODULES = "module\t\t\taufile.so\nmodule\t\t\tstun.so\n"
 _RTP_PORTS = 11  # rtp_ports: RTP and RTCP of the calls (call_max_calls 4)
 _START_ATTEMPTS = 5
 _IN_USE = "Address already in use"
@@ -42,8 +48,9 @@ _READY = "baresip is ready."
 class Baresip:
     """One headless baresip with its own config dir and ports; killed (not quit) at the end."""
 
-    def __init__(self, workdir: Path, account_line: str) -> None:
+    def __init__(self, workdir: Path, account_line: str, microphone: Path | None = None) -> None:
         self.dir = workdir
+        self.microphone = microphone
         self.ctrl_port = 0
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "accounts").write_text(account_line + "\n")
@@ -54,7 +61,11 @@ class Baresip:
         sip = free_ports(2)
         self.ctrl_port = free_ports(1, exclude={sip, sip + 1})
         rtp = free_ports(_RTP_PORTS, exclude={sip, sip + 1, self.ctrl_port})
-        config = _CONFIG.format(sip=sip, ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + _RTP_PORTS - 1)
+        config = _CONFIG.format(
+            sip=sip, ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + _RTP_PORTS - 1,
+            source="aubridge,x" if self.microphone is None else f"aufile,{self.microphone}",
+            media_modules="" if self.microphone is None else _MICROPHONE_MODULES,
+        )  # fmt: skip
         (self.dir / "config").write_text(config)
 
     async def start(self) -> None:
@@ -91,8 +102,22 @@ class Baresip:
             await self.proc.wait()
 
     def log(self) -> str:
+        return self.full_log()[-2000:]
+
+    def full_log(self) -> str:
         path = self.dir / "out.log"
-        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def bitrates(self) -> list[tuple[int, int, int]]:
+        """(seconds into the call, sent, received): the RTP bit rates of baresip's status line, about
+        ten a second during a call, each an average over the last few seconds."""
+        return [
+            (int(hours) * 3600 + int(minutes) * 60 + int(seconds), int(sent), int(received))
+            for hours, minutes, seconds, sent, received in _STATUS.findall(self.full_log())
+        ]
+
+
+_STATUS = re.compile(r"\[(\d+):(\d\d):(\d\d)\] audio=(\d+)/(\d+) \(bit/s\)")
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float) -> bool:
