@@ -117,7 +117,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         recordings,
     )
     metrics = PlatformMetrics()
-    metrics.watch(bindings, sip, calls)
+    metrics.watch(bindings, sip, calls, media)
     return Platform(
         settings=settings,
         engine=engine,

@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from sipline.calls.send_sip import CallService
+from sipline.media.port import MediaPlane
 from sipline.sip.server import SipServer
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -44,9 +45,9 @@ class PlatformMetrics:
             registry=self.registry,
         )
 
-    def watch(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
+    def watch(self, bindings: StoredBindings, sip: SipServer, calls: CallService, media: MediaPlane) -> None:
         """Export what these keep in memory, read at each scrape."""
-        self.registry.register(_LiveCollector(bindings, sip, calls))
+        self.registry.register(_LiveCollector(bindings, sip, calls, media))
         calls.writer.batch_timer = self.call_writer_batch.observe
 
     def expose(self) -> bytes:
@@ -54,10 +55,13 @@ class PlatformMetrics:
 
 
 class _LiveCollector(Collector):
-    def __init__(self, bindings: StoredBindings, sip: SipServer, calls: CallService) -> None:
+    def __init__(
+        self, bindings: StoredBindings, sip: SipServer, calls: CallService, media: MediaPlane
+    ) -> None:
         self._bindings = bindings
         self._sip = sip
         self._calls = calls
+        self._media = media
 
     def collect(self) -> Iterator[Metric]:
         phones, bindings = self._bindings.counts()
@@ -67,6 +71,19 @@ class _LiveCollector(Collector):
         yield GaugeMetricFamily("sipline_sip_bindings", "Registered contacts (bindings).", value=bindings)
         yield GaugeMetricFamily(
             "sipline_active_calls", "Click-to-calls in progress on this node.", value=len(self._calls.active)
+        )
+        yield GaugeMetricFamily(
+            "sipline_media_sessions",
+            "Media sessions (a call's two relayed legs) allocated and not yet released.",
+            value=self._media.sessions(),
+        )
+        relayed, dropped = self._media.packet_counts()
+        yield _counter(
+            "sipline_rtp_packets",
+            "RTP packets through the media plane: relayed to the other leg, or dropped (invalid, "
+            "from a stranger, of a payload type not negotiated).",
+            ["outcome"],
+            [(("dropped",), dropped), (("relayed",), relayed)],
         )
         yield GaugeMetricFamily(
             "sipline_banned_sources",

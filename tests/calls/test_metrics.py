@@ -43,6 +43,7 @@ async def test_metrics_after_registration_and_calls(
     before = await scrape(http)
     assert value(before, "sipline_registered_phones") == 0
     assert value(before, "sipline_active_calls") == 0
+    assert value(before, "sipline_media_sessions") == 0
 
     _phone, record = await phone_of()  # registers: challenged (401), then 200
     registered = await scrape(http)
@@ -64,6 +65,10 @@ async def test_metrics_after_registration_and_calls(
 
     after = await scrape(http)
     assert value(after, "sipline_active_calls") == 0
+    assert value(after, "sipline_media_sessions") == 0  # released at every end
+    # the sandbox carrier and the virtual phone each send a packet a second while the call is up
+    assert value(after, "sipline_rtp_packets_total", outcome="relayed") >= 1
+    assert value(after, "sipline_rtp_packets_total", outcome="dropped") == 0
     assert value(after, "sipline_call_attempts_total") == 2
     assert value(after, "sipline_call_outcomes_total", code="200") == 1
     assert value(after, "sipline_call_outcomes_total", code="486") == 1

@@ -140,6 +140,9 @@ class MediaPlane(Protocol):
     def sessions(self) -> int:
         """Sessions allocated and not yet released (a leak shows here)."""
 
+    def packet_counts(self) -> tuple[int, int]:
+        """RTP packets relayed and dropped (garbage, strangers, unknown payload types) since start."""
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None:

@@ -56,6 +56,7 @@ class EmbeddedMediaPlane:
         self._ring_timer: asyncio.Handle | None = None
         self._next_ring = 0.0
         self._ticker: asyncio.Task[None] | None = None
+        self._released_counts = (0, 0)  # relayed, dropped: the released legs' share of packet_counts
 
     @property
     def ports(self) -> PortAllocator:
@@ -84,6 +85,14 @@ class EmbeddedMediaPlane:
 
     def sessions(self) -> int:
         return len(self._sessions)
+
+    def packet_counts(self) -> tuple[int, int]:
+        relayed, dropped = self._released_counts
+        for session in self._sessions:  # at scrape time only: nothing per packet
+            for media in session.legs.values():
+                if not media.closed:
+                    relayed, dropped = relayed + media.packets_out, dropped + media.dropped
+        return relayed, dropped
 
     async def start(self) -> None:
         """Start the timers; MediaError when the relay has no address to name in SDP."""
@@ -124,6 +133,8 @@ class EmbeddedMediaPlane:
             else:
                 opening.cancel()  # not attached yet: the socket is closed when the task ends
         media.rtp = media.rtcp = None
+        relayed, dropped = self._released_counts
+        self._released_counts = (relayed + media.packets_out, dropped + media.dropped)
         media.opening = ()  # a finished task holds its (transport, protocol): a cycle through the leg
         self._ports.release(media.pair)
 
