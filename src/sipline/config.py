@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from sipline.domain.rating import BillingPeriod, Rate, RateDeck
+from sipline.billing.rating import BillingPeriod, Rate, RateDeck
 from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
 
 SANDBOX_TRUNK = "sandbox"

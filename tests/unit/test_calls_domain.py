@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from sipline.billing.rating import BillingPeriod, Rate, RateDeck
 from sipline.config import ConfigError, load_settings
 from sipline.domain import calls
-from sipline.domain.rating import BillingPeriod, Rate, RateDeck
 from sipline.domain.trunks import CallerIdMode, Trunk, TrunkRoutes, parse_trunk_uri
 from sipline.sip.sdp import SdpError, audio_session, rejecting_answer
 

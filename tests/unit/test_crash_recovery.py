@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sipline.billing.rating import BillingPeriod, Rate
 from sipline.calls.journal import InterruptedCall
 from sipline.domain import calls
-from sipline.domain.rating import BillingPeriod, Rate
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RATE = Rate("44", Decimal("0.02"), BillingPeriod(20, 20), base_per_minute=Decimal("0.01"))

@@ -3,8 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from sipline.domain.destination import destination_code
-from sipline.domain.rating import (
+from sipline.billing.rating import (
     BillingPeriod,
     Rate,
     RateDeck,
@@ -13,6 +12,7 @@ from sipline.domain.rating import (
     round_money,
     settle,
 )
+from sipline.domain.destination import destination_code
 from sipline.domain.voice_id import format_voice_id, is_voice_id
 
 

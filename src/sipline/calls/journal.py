@@ -2,7 +2,7 @@
 
 Each SIP event (callee invited, ringing, answered, DTMF) updates the record through the CallWriter
 (group commits, coalesced per call); the last write settles the call in one transaction:
-final timings and termination, the rated cost (domain/rating.py's one rounding point), the
+final timings and termination, the rated cost (billing/rating.py's one rounding point), the
 reservation given back, the cost debited, both as ledger rows.
 
 For a crash, the record also keeps the call's last known activity (``last_activity``: written with
@@ -25,11 +25,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sipline.billing import rating
+from sipline.billing.rating import BillingPeriod, Rate
 from sipline.calls.dialogs import row_of
 from sipline.calls.writer import CallWriter, Settlement
-from sipline.domain import calls, rating
+from sipline.domain import calls
 from sipline.domain.calls import Termination
-from sipline.domain.rating import BillingPeriod, Rate
 from sipline.sip.stored_dialog import StoredDialog
 from sipline.store.models import CallRecord
 
@@ -144,7 +145,7 @@ def final_fields(
     at: datetime,
     termination: Termination,
 ) -> dict[str, Any]:
-    """A call's final record fields: timings, termination, and the cost rated (domain/rating.py)."""
+    """A call's final record fields: timings, termination, and the cost rated (billing/rating.py)."""
     answered = answer_time is not None
     duration = calls.call_duration(answer_time, at)
     charged = rating.charge(rate, duration, answered)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.billing.rating import Rate, RateDeck, affordable_seconds
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
@@ -27,7 +28,6 @@ from sipline.calls.writer import CallWriter, NewCall
 from sipline.domain import calls
 from sipline.domain.destination import destination_code
 from sipline.domain.errors import ApiError, parameter_error
-from sipline.domain.rating import Rate, RateDeck, affordable_seconds
 from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id

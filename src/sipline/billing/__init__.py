@@ -1,0 +1,1 @@
+"""Money: pure rating (``rating``), rate decks, the ledger and its reservations, fraud limits."""
