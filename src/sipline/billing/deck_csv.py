@@ -1,7 +1,7 @@
 """Rate decks as CSV: read with a line number on every problem, written back in the same form.
 
 The format (docs/operations.md, "Rate decks"): UTF-8 (a BOM is allowed), comma-separated, one rate
-per line. A first line starting with ``prefix`` is a header naming the columns, in any order:
+per line. A first line with a column named ``prefix`` is a header naming the columns, in any order:
 
     prefix,destination,rate,base_rate,period,connect_fee
 
@@ -59,8 +59,9 @@ def _deck_lines(data: bytes, max_lines: int, errors: ErrorList) -> list[DeckLine
         fields = _fields(text, number, errors)
         if fields is None:
             continue
-        if columns is None and not lines and fields[0].strip().lower() == "prefix":
+        if columns is None and not lines and "prefix" in (field.strip().lower() for field in fields):
             columns = _header(fields, number, errors)
+            errors.raise_if_any()  # the rows cannot be read without their columns' names
             continue
         line = _line(fields, columns, number, errors)
         if line is not None:
@@ -99,10 +100,12 @@ def _line(
             return None
         values = dict(zip(COLUMNS, fields, strict=False))
     else:
-        if len(fields) != len(columns):
+        # Trailing optional columns may be left out of a row (spreadsheets drop empty ones).
+        missing = [name for name in columns[len(fields) :] if name in REQUIRED]
+        if len(fields) > len(columns) or missing:
             errors.add(number, f"{len(fields)} columns, the header names {len(columns)}")
             return None
-        values = dict(zip(columns, fields, strict=True))
+        values = dict(zip(columns, fields, strict=False))
     return DeckLine(
         number=number,
         prefix=values.get("prefix", ""),

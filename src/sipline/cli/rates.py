@@ -67,14 +67,17 @@ def rates_import(
         transient=as_json,
     )
 
+    task = progress.add_task("import", total=None)
+
+    def advance(done: int, total: int) -> None:
+        progress.start()  # shown once the file has been checked and the writing begins
+        progress.update(task, completed=done, total=total)
+
     async def run(platform: Platform) -> DeckVersion:
-        with progress:
-            task = progress.add_task("import", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
+        try:
             return await platform.decks.import_csv(data, account, effective_from, advance)
+        finally:
+            progress.stop()
 
     try:
         version = with_platform(config_file, data_dir, database_url, run)
