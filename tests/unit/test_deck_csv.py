@@ -4,12 +4,14 @@ read back from its export unchanged (hypothesis)."""
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sipline.billing.deck_csv import MAX_LINE_BYTES, export_deck, parse_deck
 from sipline.billing.decks import DeckRefused, VersionTimeline
 from sipline.billing.rating import BillingPeriod, Rate, RateDeck
+
+untimed = settings(deadline=None)  # no time limit per example: a loaded machine is slow
 
 
 def refused(data: bytes, max_lines: int = 1000) -> list[str]:
@@ -123,6 +125,7 @@ rates = st.builds(
 )
 
 
+@untimed
 @given(st.lists(rates, min_size=1, max_size=30, unique_by=lambda rate: rate.prefix))
 def test_a_deck_round_trips_through_export_and_import(deck: list[Rate]) -> None:
     assert parse_deck(export_deck(deck).encode()) == sorted(deck, key=lambda rate: rate.prefix)

@@ -3,11 +3,12 @@ rounding point (connect fee included), and the settlement of the vendor's sample
 
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sipline.billing.rating import BillingPeriod, Rate, base_cost, charge, round_money, settle
 
+untimed = settings(deadline=None)  # no time limit per example: a loaded machine is slow
 money = st.decimals(min_value=0, max_value=100, places=4, allow_nan=False, allow_infinity=False)
 periods = st.builds(BillingPeriod, st.integers(1, 3600), st.integers(1, 3600))
 durations = st.integers(0, 86_400)
@@ -17,6 +18,7 @@ def rate(per_minute: Decimal, period: BillingPeriod, fee: Decimal = Decimal(0)) 
     return Rate("", per_minute, period, None, fee)
 
 
+@untimed
 @given(periods, durations)
 def test_charged_duration_is_whole_steps_covering_the_call(period: BillingPeriod, duration: int) -> None:
     charged = period.charged_seconds(duration, True)
@@ -26,6 +28,7 @@ def test_charged_duration_is_whole_steps_covering_the_call(period: BillingPeriod
     assert period.charged_seconds(duration, False) == 0
 
 
+@untimed
 @given(money, periods, money, durations, durations)
 def test_cost_is_monotonic_in_duration(
     per_minute: Decimal, period: BillingPeriod, fee: Decimal, one: int, other: int
@@ -35,6 +38,7 @@ def test_cost_is_monotonic_in_duration(
     assert charge(priced, shorter, True).cost <= charge(priced, longer, True).cost
 
 
+@untimed
 @given(money, periods, money, durations)
 def test_one_rounding_point(per_minute: Decimal, period: BillingPeriod, fee: Decimal, duration: int) -> None:
     """cost = round_money(connect fee + rate * chargedDuration / 60), exactly: nothing rounded before."""
@@ -46,6 +50,7 @@ def test_one_rounding_point(per_minute: Decimal, period: BillingPeriod, fee: Dec
     assert base_cost(priced, result.charged_seconds) == result.cost  # no list rate: the same price
 
 
+@untimed
 @given(money, periods, money, durations)
 def test_an_unanswered_call_pays_nothing_not_even_the_connect_fee(
     per_minute: Decimal, period: BillingPeriod, fee: Decimal, duration: int
@@ -66,6 +71,7 @@ def test_the_connect_fee_is_added_before_the_one_rounding() -> None:
     assert with_fee.first_period_cost() == Decimal("0.0400")  # what sendSip reserves: fee + 30 s
 
 
+@untimed
 @given(st.decimals(min_value=Decimal("0.001"), max_value=10, places=3), money)
 def test_settlement_divides_by_the_quote_exchange_rounded_once(exchange: Decimal, cost: Decimal) -> None:
     settled = settle(Decimal("1.2"), cost, exchange)
