@@ -93,6 +93,12 @@ async def test_an_account_deck_overlays_the_platform_deck_from_its_effective_tim
     assert await rate_at("442079460000", now, account_id + 1) == ("44", "0.0200")  # another account
     assert await rate_at("442079460000", start - timedelta(seconds=1)) == ("", "0.0100")  # the config's
 
+    # Versions in effect now or later, loaded before any call needs them: the platform's and the account's.
+    assert await platform.rate_book.warm(now) == 2
+    assert (
+        await platform.rate_book.warm(start - timedelta(seconds=1)) == 2
+    )  # nothing in effect yet: both later
+
     mine = (await export(http, account=customer.api_key)).text
     assert mine.splitlines()[1:] == ["4420,London,0.0100,,1+1,0.0000"]
     listed = (await admin(http, "GET", f"/rates?account={customer.api_key}"))["data"]

@@ -7,6 +7,7 @@ when another one imported (rate_book.py polls it, as the directory polls directo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from sipline.store.models import Account, RateDeckLine, RateDeckRow
 INSERT_BATCH = 5000  # lines per executemany: progress is reported after each
 Progress = Callable[[int, int], None]  # (lines written, lines in all)
 ChangeMark = tuple[int, int]
+# A deck has a handful of billing periods among its lines: each text parsed once.
+_period = functools.lru_cache(maxsize=1024)(BillingPeriod.parse)
 
 
 class DeckStore:
@@ -59,7 +62,12 @@ class DeckStore:
                 statement = statement.where(RateDeckRow.account_id == account.id)
             rows = (
                 await session.execute(
-                    statement.order_by(Account.api_key, RateDeckRow.effective_from, RateDeckRow.id)
+                    statement.order_by(
+                        RateDeckRow.account_id.is_(None).desc(),  # the platform's first, on both databases
+                        Account.api_key,
+                        RateDeckRow.effective_from,
+                        RateDeckRow.id,
+                    )
                 )
             ).all()
         return [_version(deck, key) for deck, key in rows]
@@ -83,8 +91,21 @@ class DeckStore:
 
     async def rates(self, deck_id: int) -> list[Rate]:
         async with self._sessions() as session:
-            lines = (await session.scalars(select(RateDeckLine).where(RateDeckLine.deck_id == deck_id))).all()
-        return [_rate(line) for line in lines]
+            lines = await session.execute(
+                select(
+                    RateDeckLine.prefix,
+                    RateDeckLine.rate,
+                    RateDeckLine.bill_period,
+                    RateDeckLine.base_rate,
+                    RateDeckLine.connect_fee,
+                    RateDeckLine.destination,
+                ).where(RateDeckLine.deck_id == deck_id)
+            )
+            found = lines.all()
+        return [
+            Rate(prefix, rate, _period(period), base, fee, name)
+            for prefix, rate, period, base, fee, name in found
+        ]
 
     async def timelines(self) -> dict[int | None, VersionTimeline]:
         """Each owner's versions (account id, None for the platform), for the rate book."""
@@ -116,17 +137,6 @@ def _row(deck_id: int, rate: Rate) -> dict[str, object]:
         "bill_period": str(rate.period),
         "connect_fee": rate.connect_fee,
     }
-
-
-def _rate(line: RateDeckLine) -> Rate:
-    return Rate(
-        line.prefix,
-        line.rate,
-        BillingPeriod.parse(line.bill_period),
-        line.base_rate,
-        line.connect_fee,
-        line.destination,
-    )
 
 
 def _version(deck: RateDeckRow, account_key: str | None) -> DeckVersion:

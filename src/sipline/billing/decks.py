@@ -179,3 +179,8 @@ class VersionTimeline:
     def in_effect(self, at: datetime) -> int | None:
         index = bisect.bisect_right(self._times, at)
         return self._ids[index - 1] if index else None
+
+    def from_(self, at: datetime) -> list[int]:
+        """The version in effect at ``at`` and every later one: what calls from then on may use."""
+        index = bisect.bisect_right(self._times, at)
+        return self._ids[max(0, index - 1) :]

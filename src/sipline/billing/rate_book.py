@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sipline.billing.deck_store import ChangeMark, DeckStore
 from sipline.billing.decks import VersionTimeline
@@ -39,11 +39,13 @@ class RateBook:
         self._generation = 0
         self._decks: OrderedDict[int, RateDeck] = OrderedDict()
         self._loading: dict[int, asyncio.Task[RateDeck]] = {}
+        # The load in flight, with the generation it started in (one started before an import is stale).
+        self._loading_timelines: tuple[int, asyncio.Task[dict[int | None, VersionTimeline]]] | None = None
         self._seen: ChangeMark | None = None
 
     async def find(self, account_id: int, number: str, at: datetime) -> Rate | None:
         """The rate for a call of ``account_id`` to ``number`` accepted at ``at`` (None: no rate)."""
-        timelines = self._timelines if self._timelines is not None else await self._load_timelines()
+        timelines = self._timelines if self._timelines is not None else await self._shared_timelines()
         own = timelines.get(account_id)
         own_deck = own.in_effect(at) if own is not None else None
         if own_deck is not None:
@@ -75,6 +77,16 @@ class RateBook:
             self._decks.popitem(last=False)
         return deck
 
+    async def _shared_timelines(self) -> dict[int | None, VersionTimeline]:
+        """The list of versions, loaded once for every call that finds it missing at the same time."""
+        loading = self._loading_timelines
+        if loading is None or loading[0] != self._generation or loading[1].done():
+            loading = self._loading_timelines = (
+                self._generation,
+                asyncio.create_task(self._load_timelines()),
+            )
+        return await asyncio.shield(loading[1])
+
     async def _load_timelines(self) -> dict[int | None, VersionTimeline]:
         generation = self._generation
         timelines = await self._store.timelines()
@@ -87,15 +99,26 @@ class RateBook:
         self._generation += 1
         self._timelines = None
 
+    async def warm(self, now: datetime) -> int:
+        """Load every version in effect now or later (at most ``max_decks``), so that no call waits
+        for a deck's first load (50,000 lines take about a second); how many versions that is."""
+        timelines = await self._shared_timelines()
+        wanted = [deck_id for timeline in timelines.values() for deck_id in timeline.from_(now)]
+        for deck_id in wanted[: self._max_decks]:
+            await self.deck(deck_id)
+        return min(len(wanted), self._max_decks)
+
     async def refresh_if_changed(self) -> bool:
-        """Reload the list of versions if any process imported since the last look; True if so."""
+        """Reload the list of versions (and warm the decks) if any process imported since the last
+        look; True if so. The first look, at start, warms the decks."""
         mark = await self._store.change_mark()
         seen, self._seen = self._seen, mark
-        if seen is None or mark == seen:
+        if seen is not None and mark == seen:
             return False
-        self.invalidate()
-        await self._load_timelines()
-        return True
+        if seen is not None:
+            self.invalidate()
+        await self.warm(datetime.now(UTC))
+        return seen is not None
 
     async def watch(self, interval: float) -> None:
         """Run until cancelled: look for imports by other processes every ``interval`` seconds."""

@@ -54,11 +54,13 @@ async def import_deck(
 ) -> JsonResponse:
     when = _instant(effective_from, "effectiveFrom")
     data = await request.body()
+    platform = request.app.state.platform
     try:
         version = await _decks(request).import_csv(data, account, when)
     except DeckRefused as refused:
         errors = [{"line": error.line, "message": error.message} for error in refused.errors]
         return envelope(Status.FILE_INVALID, refused.summary(), {"errors": errors, "more": refused.more})
+    await platform.rate_book.warm(datetime.now(UTC))  # the new version loaded before any call needs it
     return success(version.as_json())
 
 
