@@ -9,15 +9,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import select
 
 from sipline.bootstrap import Platform
 from sipline.calls.journal import interrupted_calls
-from sipline.store.models import Account, App, CallRecord
 from tests.api.test_admin_api import AUTH
 from tests.calls.conftest import PhoneFactory, finished
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api, Customer
+from tests.records import add_open_record
 
 OLD = b"prefix,destination,rate,base_rate,period,connect_fee\n44,United Kingdom,0.0200,,20+20,\n"
 NEW = b"44,United Kingdom,0.0500,0.0600,30+6,0.0100\n"  # no header: the documented column order
@@ -63,29 +62,20 @@ async def test_a_record_keeps_its_connect_fee_for_a_settlement_after_a_crash(
 ) -> None:
     answered = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     async with platform.sessions() as session:
-        account_id = await session.scalar(select(Account.id).where(Account.api_key == customer.api_key))
-        app_pk = await session.scalar(select(App.id).where(App.app_id == customer.app_id))
-        session.add(
-            CallRecord(
-                voice_id="2612021200000000001",
-                account_id=account_id,
-                app_pk=app_pk,
-                group_name="g",
-                phone_name="p",
-                phone_account="1001",
-                callee=UK + "9001",
-                display_num="1008122211",
-                submit_time=answered,
-                answer_time=answered,
-                last_activity=answered + timedelta(seconds=31),
-                bill_period="30+6",
-                rate=Decimal("0.06"),
-                base_rate=Decimal("0.09"),
-                connect_fee=Decimal("0.01"),
-                node="crashed",
-            )
+        await add_open_record(
+            session,
+            customer.api_key,
+            customer.app_id,
+            voice_id="2612021200000000001",
+            submit_time=answered,
+            answer_time=answered,
+            last_activity=answered + timedelta(seconds=31),
+            bill_period="30+6",
+            rate=Decimal("0.06"),
+            base_rate=Decimal("0.09"),
+            connect_fee=Decimal("0.01"),
+            node="crashed",
         )
-        await session.commit()
         [call] = await interrupted_calls(session, "crashed")
     fields = call.settlement(now=answered + timedelta(hours=1)).fields
     assert (fields["charged_duration"], fields["cost"], fields["base_cost"]) == (
