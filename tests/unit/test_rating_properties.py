@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sipline.billing.rating import BillingPeriod, Rate, base_cost, charge, round_money, settle
+from sipline.billing.rating import BillingPeriod, Rate, RateDeck, base_cost, charge, round_money, settle
 
 untimed = settings(deadline=None)  # no time limit per example: a loaded machine is slow
 money = st.decimals(min_value=0, max_value=100, places=4, allow_nan=False, allow_infinity=False)
@@ -82,3 +82,15 @@ def test_settlement_divides_by_the_quote_exchange_rounded_once(exchange: Decimal
 def test_settlement_of_the_seed_sample() -> None:
     settled = settle(Decimal("1.2"), Decimal("1.2"), Decimal("0.938"))
     assert (settled.settle_rate, settled.settle_pay) == (Decimal("1.2793"), Decimal("1.2793"))
+
+
+digits = st.text("0123456789", max_size=8)
+
+
+@untimed
+@given(st.sets(digits, max_size=40), st.text("0123456789", max_size=15))
+def test_the_longest_matching_prefix_wins(prefixes: set[str], number: str) -> None:
+    deck = RateDeck([Rate(prefix, Decimal(1), BillingPeriod(1, 1)) for prefix in prefixes])
+    matching = [prefix for prefix in prefixes if number.startswith(prefix)]
+    found = deck.find(number)
+    assert (found.prefix if found else None) == (max(matching, key=len) if matching else None)
