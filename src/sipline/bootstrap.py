@@ -9,6 +9,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.billing.deck_service import DeckService
+from sipline.billing.deck_store import DeckStore
+from sipline.billing.rate_book import RateBook
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
 from sipline.calls.trunk_resolver import TrunkResolver
@@ -58,6 +61,8 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    rate_book: RateBook  # the call path's rates, in memory; runtime.running watches for imports
+    decks: DeckService  # the operator's rate deck import, export and versions
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -103,13 +108,15 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
     media = build_media_plane(settings)
+    deck_store = DeckStore(sessions)
+    rate_book = RateBook(deck_store, settings.rate_deck())
     calls = CallService(
         sessions,
         directory,
         bindings,
         sip,
         TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table()),
-        settings.rate_deck(),
+        rate_book,
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
         TrunkResolver(),
@@ -142,6 +149,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        rate_book=rate_book,
+        decks=DeckService(deck_store, rate_book, settings.rate_deck(), settings.rate_deck_max_lines),
     )
 
 

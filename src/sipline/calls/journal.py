@@ -215,7 +215,7 @@ def _rate_of(row: CallRecord) -> Rate | None:
         period = BillingPeriod.parse(row.bill_period)
     except ValueError:
         return None
-    return Rate("", row.rate, period, row.base_rate)
+    return Rate("", row.rate, period, row.base_rate, row.connect_fee or Decimal(0))
 
 
 async def settle_interrupted(

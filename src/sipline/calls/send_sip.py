@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sipline.billing.rating import Rate, RateDeck, affordable_seconds
+from sipline.billing.rating import Rate, affordable_seconds
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
@@ -52,6 +52,12 @@ class CallOrder:
     called_info: str = ""
 
 
+class RateLookup(Protocol):
+    """Where the rate of a call comes from (billing/rate_book.py): the deck in effect at ``at``."""
+
+    async def find(self, account_id: int, number: str, at: datetime) -> Rate | None: ...
+
+
 class Registrations(Protocol):
     """Where a phone can be reached: its freshest live registration."""
 
@@ -75,7 +81,7 @@ class CallService:
         registrations: Registrations,
         sip: SipServer,
         routes: TrunkRoutes,
-        deck: RateDeck,
+        rates: RateLookup,
         limits: CallLimits,
         node: str,
         resolver: TrunkResolver,
@@ -88,7 +94,7 @@ class CallService:
         self._registrations = registrations
         self._sip = sip
         self.routes = routes
-        self._deck = deck
+        self._rates = rates
         self.limits = limits  # every call's, the maximum duration shortened by the balance
         self.node = node
         self._resolver = resolver
@@ -114,11 +120,13 @@ class CallService:
         trunk = self.routes.for_app(order.app_id)
         if trunk is None:
             raise ApiError(Status.SYSTEM_ERROR, "no outbound trunk is available for this app")
-        rate = self._deck.find(order.callee)
-        if rate is None:
-            raise ApiError(Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}")
         self._busy.add(order.account)  # before any await: a second sendSip for the phone gets -68
         try:
+            rate = await self._rates.find(caller.account_id, order.callee, now)  # from memory
+            if rate is None:
+                raise ApiError(
+                    Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}"
+                )
             terms, limits = await self._accept(caller, order, phone, rate, now)
         except BaseException:
             self._busy.discard(order.account)
@@ -163,6 +171,7 @@ class CallService:
                 "bill_period": str(rate.period),
                 "rate": rate.per_minute,
                 "base_rate": rate.base,
+                "connect_fee": rate.connect_fee,
                 "feedback_value": calls.NO_FEEDBACK,
                 "reserved": reserve,
                 "node": self.node,

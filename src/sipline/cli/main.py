@@ -12,6 +12,7 @@ from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.rates import rates
 from sipline.cli.records import records
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
@@ -62,6 +63,7 @@ def serve(
 for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
 cli.add_command(records)
+admin.add_command(rates)
 
 
 def main() -> None:

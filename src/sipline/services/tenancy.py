@@ -265,3 +265,7 @@ async def _unused(
         candidate = generate()
         if await session.scalar(select(column).where(column == candidate)) is None:
             return candidate
+
+
+# Other services address an account by its apiKey the same way (billing/deck_store.py).
+account_by_key = _account
