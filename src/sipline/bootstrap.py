@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.billing.limit_store import LimitStore
+from sipline.billing.limits import CallAdmission
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
 from sipline.calls.trunk_resolver import TrunkResolver
@@ -58,6 +60,8 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    limits: LimitStore  # the accounts' fraud limits (operator)
+    admission: CallAdmission  # the check of every new call against them (sendSip, phones)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -103,6 +107,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
     media = build_media_plane(settings)
+    limits = LimitStore(sessions, directory)
+    admission = CallAdmission(limits.load, limits.daily_spend, directory)  # one per node: its counters
     calls = CallService(
         sessions,
         directory,
@@ -115,6 +121,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         TrunkResolver(),
         media,
         recordings,
+        admission,
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
@@ -142,6 +149,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        limits=limits,
+        admission=admission,
     )
 
 

@@ -7,6 +7,10 @@ driver. Instead every write is queued here, and a flusher commits what has gathe
 
 - new calls: the first billing period reserved per account with one conditional UPDATE (never
   below zero; if the sum does not fit, call by call in order), records and ledger rows inserted;
+- reservation extensions (billing/reservations.py): the next chunk of a call in progress taken per
+  account with one conditional UPDATE (never below zero; call by call when the sum does not fit), a
+  ``reserve`` ledger row each and the record's ``reserved`` grown; written before the batch's
+  settlements, so a call's last extension is always in its settlement;
 - record updates (callee invited, ringing, answered, DTMF, last activity), coalesced per call;
 - each leg's dialog (what a BYE after a crash needs), upserted, coalesced per call and leg;
 - settlements: final fields, each account's balance moved once, ledger rows inserted, the calls'
@@ -81,15 +85,25 @@ class Settlement:
         return cost
 
 
+@dataclass(frozen=True)
+class Extension:
+    """More money reserved for a call in progress."""
+
+    voice_id: str
+    account_id: int
+    amount: Decimal
+
+
 @dataclass
 class _Queue:
     accepts: list[tuple[NewCall, asyncio.Future[AccountTerms]]] = field(default_factory=list)
+    extensions: list[tuple[Extension, asyncio.Future[bool]]] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     dialogs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (voice_id, leg)
     settlements: list[tuple[Settlement, asyncio.Future[bool]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.accepts or self.updates or self.dialogs or self.settlements)
+        return bool(self.accepts or self.extensions or self.updates or self.dialogs or self.settlements)
 
 
 class CallWriter:
@@ -106,6 +120,13 @@ class CallWriter:
         """Reserve and insert the new call; -10 when the balance cannot pay the reservation."""
         future: asyncio.Future[AccountTerms] = asyncio.get_running_loop().create_future()
         self._queue.accepts.append((call, future))
+        self._kick()
+        return await future
+
+    async def extend(self, extension: Extension) -> bool:
+        """Reserve more for a call in progress; False when the balance cannot pay it."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.extensions.append((extension, future))
         self._kick()
         return await future
 
@@ -156,6 +177,7 @@ class CallWriter:
 
     async def _one_by_one(self, batch: _Queue) -> None:
         items: list[_Queue] = [_Queue(accepts=[item]) for item in batch.accepts]
+        items += [_Queue(extensions=[item]) for item in batch.extensions]
         items += [_Queue(updates={key: fields}) for key, fields in batch.updates.items()]
         items += [_Queue(dialogs={key: row}) for key, row in batch.dialogs.items()]
         items += [_Queue(settlements=[item]) for item in batch.settlements]
@@ -189,6 +211,7 @@ def _ignore(_seconds: float) -> None:
 
 async def _write(session: AsyncSession, batch: _Queue) -> list[Outcome]:
     outcomes = await _accept_all(session, batch.accepts)
+    outcomes += await _extend_all(session, batch.extensions)
     await _update_all(session, batch.updates)
     await _upsert_dialogs(session, list(batch.dialogs.values()))
     outcomes += await _settle_all(session, batch.settlements)
@@ -262,6 +285,53 @@ async def _take(
     """Take ``amount`` from the balance unless that would leave it below zero; the row after, or None."""
     row = (await session.execute(_TAKE, {"_account_id": account_id, "_amount": amount})).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def _extend_all(
+    session: AsyncSession, extensions: Sequence[tuple[Extension, asyncio.Future[bool]]]
+) -> list[Outcome]:
+    if not extensions:
+        return []
+    outcomes: list[Outcome] = []
+    ledger: list[dict[str, Any]] = []
+    grown: list[dict[str, Any]] = []
+    by_account: dict[int, list[tuple[Extension, asyncio.Future[bool]]]] = defaultdict(list)
+    for item in extensions:
+        by_account[item[0].account_id].append(item)
+    now = datetime.now(UTC)
+    for account_id, items in by_account.items():
+        total = sum((extension.amount for extension, _ in items), Decimal(0))
+        row = await _take(session, account_id, total)
+        taken: list[tuple[Extension, Decimal]] = []
+        if row is not None:  # one UPDATE for the account's extensions
+            balance = row[0] + total
+            for extension, future in items:
+                balance -= extension.amount
+                taken.append((extension, balance))
+                outcomes.append((future, True))
+        else:  # the sum does not fit: call by call, in order, while the balance lasts
+            for extension, future in items:
+                single = await _take(session, account_id, extension.amount)
+                if single is not None:
+                    taken.append((extension, single[0]))
+                outcomes.append((future, single is not None))
+        for extension, balance_after in taken:
+            ledger.append(
+                _ledger(account_id, "reserve", -extension.amount, balance_after, extension.voice_id, now)
+            )
+            grown.append({"_voice_id": extension.voice_id, "_amount": extension.amount})
+    if grown:
+        await session.execute(_GROW, grown)
+    if ledger:
+        await session.execute(insert(LEDGER), ledger)
+    return outcomes
+
+
+_GROW = (
+    update(RECORDS)
+    .where(RECORDS.c.voice_id == bindparam("_voice_id"))
+    .values(reserved=RECORDS.c.reserved + bindparam("_amount", type_=RECORDS.c.reserved.type))
+)
 
 
 async def _update_all(session: AsyncSession, updates: dict[str, dict[str, Any]]) -> None:
@@ -380,5 +450,7 @@ def _resolve(future: asyncio.Future[Any], result: Any) -> None:
 def _fail(item: _Queue, error: BaseException) -> None:
     for _call, future in item.accepts:
         _resolve(future, error)
+    for _extension, extended in item.extensions:
+        _resolve(extended, error)
     for _settlement, settled in item.settlements:
         _resolve(settled, error)
