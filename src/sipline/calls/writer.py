@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -224,30 +224,16 @@ async def _accept_all(
     outcomes: list[Outcome] = []
     records: list[dict[str, Any]] = []
     ledger: list[dict[str, Any]] = []
-    by_account: dict[int, list[tuple[NewCall, asyncio.Future[AccountTerms]]]] = defaultdict(list)
-    for item in accepts:
-        by_account[item[0].account_id].append(item)
     now = datetime.now(UTC)
-    for account_id, items in by_account.items():
-        total = sum((call.reserve for call, _ in items), Decimal(0))
-        row = await _take(session, account_id, total)
-        if row is not None:  # one UPDATE for the account's new calls
-            balance = row[0] + total
-            taken = []
-            for call, future in items:
-                balance -= call.reserve
-                taken.append((call, future, balance, row))
-        else:  # the sum does not fit: call by call, in order, while the balance lasts
-            taken = []
-            for call, future in items:
-                single = await _take(session, account_id, call.reserve)
-                if single is None:
-                    reason = f"the balance cannot pay the first billing period ({_text(call.reserve)})"
-                    outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
-                else:
-                    taken.append((call, future, single[0], single))
-        left = taken[-1][2] if taken else Decimal(0)  # the balance once every reservation is taken
-        for call, future, balance_after, (_balance, currency, quote_exchange) in taken:
+    for account_id, items in _by_account(accepts).items():
+        rows = await _take_each(session, account_id, [call.reserve for call, _ in items])
+        taken = [(call, future, row) for (call, future), row in zip(items, rows, strict=True) if row]
+        left = taken[-1][2][0] if taken else Decimal(0)  # the balance once every reservation is taken
+        for (call, future), row in zip(items, rows, strict=True):
+            if row is None:
+                reason = f"the balance cannot pay the first billing period ({_text(call.reserve)})"
+                outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
+        for call, future, (balance_after, currency, quote_exchange) in taken:
             records.append(call.record | {"currency": currency, "quote_exchange": quote_exchange})
             if call.reserve:
                 ledger.append(
@@ -259,6 +245,35 @@ async def _accept_all(
     if ledger:
         await session.execute(insert(LEDGER), ledger)
     return outcomes
+
+
+_Item = TypeVar("_Item", NewCall, Extension)
+
+
+def _by_account(
+    items: Sequence[tuple[_Item, asyncio.Future[Any]]],
+) -> dict[int, list[tuple[_Item, asyncio.Future[Any]]]]:
+    grouped: dict[int, list[tuple[_Item, asyncio.Future[Any]]]] = defaultdict(list)
+    for item in items:
+        grouped[item[0].account_id].append(item)
+    return grouped
+
+
+async def _take_each(
+    session: AsyncSession, account_id: int, amounts: list[Decimal]
+) -> list[tuple[Decimal, str, Decimal | None] | None]:
+    """Take each amount in order while the balance lasts: one UPDATE for them all when the sum fits,
+    else one each. For each, the account row after it (balance, currency, quote), or None: not taken."""
+    total = sum(amounts, Decimal(0))
+    row = await _take(session, account_id, total)
+    if row is None:
+        return [await _take(session, account_id, amount) for amount in amounts]
+    balance = row[0] + total
+    rows: list[tuple[Decimal, str, Decimal | None] | None] = []
+    for amount in amounts:
+        balance -= amount
+        rows.append((balance, row[1], row[2]))
+    return rows
 
 
 # The balance statements are built once, with bound parameters: built per call with the amount as a
@@ -292,34 +307,19 @@ async def _extend_all(
 ) -> list[Outcome]:
     if not extensions:
         return []
-    outcomes: list[Outcome] = []
-    ledger: list[dict[str, Any]] = []
-    grown: list[dict[str, Any]] = []
-    by_account: dict[int, list[tuple[Extension, asyncio.Future[bool]]]] = defaultdict(list)
-    for item in extensions:
-        by_account[item[0].account_id].append(item)
     now = datetime.now(UTC)
-    for account_id, items in by_account.items():
-        total = sum((extension.amount for extension, _ in items), Decimal(0))
-        row = await _take(session, account_id, total)
-        taken: list[tuple[Extension, Decimal]] = []
-        if row is not None:  # one UPDATE for the account's extensions
-            balance = row[0] + total
-            for extension, future in items:
-                balance -= extension.amount
-                taken.append((extension, balance))
-                outcomes.append((future, True))
-        else:  # the sum does not fit: call by call, in order, while the balance lasts
-            for extension, future in items:
-                single = await _take(session, account_id, extension.amount)
-                if single is not None:
-                    taken.append((extension, single[0]))
-                outcomes.append((future, single is not None))
-        for extension, balance_after in taken:
-            ledger.append(
-                _ledger(account_id, "reserve", -extension.amount, balance_after, extension.voice_id, now)
-            )
-            grown.append({"_voice_id": extension.voice_id, "_amount": extension.amount})
+    grown: list[dict[str, Any]] = []  # the records' reserved amounts, each grown by its extension
+    ledger: list[dict[str, Any]] = []
+    outcomes: list[Outcome] = []
+    for account_id, items in _by_account(extensions).items():
+        rows = await _take_each(session, account_id, [extension.amount for extension, _ in items])
+        for (extension, future), row in zip(items, rows, strict=True):
+            outcomes.append((future, row is not None))
+            if row is not None:
+                ledger.append(
+                    _ledger(account_id, "reserve", -extension.amount, row[0], extension.voice_id, now)
+                )
+                grown.append({"_voice_id": extension.voice_id, "_amount": extension.amount})
     if grown:
         await session.execute(_GROW, grown)
     if ledger:
