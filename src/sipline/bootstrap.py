@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.billing.ledger import LedgerService
 from sipline.billing.limit_store import LimitStore
 from sipline.billing.limits import CallAdmission
 from sipline.calls.send_sip import CallService
@@ -62,6 +63,7 @@ class Platform:
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
     limits: LimitStore  # the accounts' fraud limits (operator)
     admission: CallAdmission  # the check of every new call against them (sendSip, phones)
+    ledger: LedgerService  # balances and ledgers (getBalance, ledgerQuery, operator adjustments)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -151,6 +153,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         media=media,
         limits=limits,
         admission=admission,
+        ledger=LedgerService(sessions),
     )
 
 
