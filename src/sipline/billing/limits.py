@@ -51,6 +51,24 @@ class AccountLimits:
         for field, values in (("deny", self.deny), ("allowOnly", self.allow_only)):
             validation.check(prefixes, list(values), field)
 
+    @classmethod
+    def of(
+        cls,
+        max_concurrent: int | None = None,
+        max_cps: int | None = None,
+        daily_cap: Decimal | str | None = None,
+        deny: list[str] | None = None,
+        allow_only: list[str] | None = None,
+    ) -> AccountLimits:
+        """Limits from an operator's input, checked (-22 naming the field) and normalised."""
+        return cls(
+            max_concurrent,
+            max_cps,
+            None if daily_cap is None else validation.check(validation.money, daily_cap, "dailyCap"),
+            validation.check(prefixes, deny or [], "deny"),
+            validation.check(prefixes, allow_only or [], "allowOnly"),
+        )
+
     def barred(self, destination: str) -> str | None:
         """Why calls to ``destination`` are refused, or None when they are not."""
         denied = _matching(self.deny, destination)

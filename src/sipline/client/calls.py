@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
-from sipline.client.models import CallRecord, Page, Phone, RecordingUrl, SiplineError
+from sipline.client.models import (
+    AccountBalance,
+    CallRecord,
+    LedgerEntry,
+    Page,
+    Phone,
+    RecordingUrl,
+    SiplineError,
+)
 from sipline.domain.signing import compute_sign
 
 T = TypeVar("T")
@@ -24,6 +32,8 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
     # A query: sending it twice changes nothing, so it may be retried when no answer came back.
     idempotent: bool = False
+    # The answer's fields are beside `status` rather than in `data` (getBalance, the vendor's shape).
+    top_level: bool = False
 
 
 def signed_headers(api_key: str, api_secret: str, now: float | None = None) -> dict[str, str]:
@@ -50,7 +60,8 @@ def answer(call: Call[T], http_status: int, body: bytes) -> T:
         payload = json.loads(body)
     except ValueError:
         payload = None
-    return call.parse(unwrap(http_status, payload))
+    data = unwrap(http_status, payload)
+    return call.parse(payload if call.top_level else data)
 
 
 def _none(_data: Any) -> None:
@@ -137,3 +148,19 @@ def record_sip_query(
 def recording_url(recording_file_id: str, source_type: str = "sip") -> Call[RecordingUrl]:
     query = urlencode({"recordingFileId": recording_file_id, "sourceType": source_type})
     return Call("GET", f"/voice/getRecordingFileUrl?{query}", None, RecordingUrl.from_wire, idempotent=True)
+
+
+def get_balance() -> Call[AccountBalance]:
+    return Call("GET", "/voice/getBalance", None, AccountBalance.from_wire, idempotent=True, top_level=True)
+
+
+def ledger_query(
+    current: int = 1, size: int = 25, str_time: str | None = None, end_time: str | None = None
+) -> Call[Page[LedgerEntry]]:
+    params: dict[str, Any] = {"current": current, "size": size}
+    if str_time is not None:
+        params["strTime"] = str_time
+    if end_time is not None:
+        params["endTime"] = end_time
+    path = f"/voice/ledgerQuery?{urlencode(params)}"
+    return Call("GET", path, None, _page_of(LedgerEntry.from_wire), idempotent=True)

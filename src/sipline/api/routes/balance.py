@@ -21,9 +21,9 @@ from sipline.api.errors import describe_validation_error
 from sipline.api.responses import Envelope
 from sipline.api.schemas import PagedRequest
 from sipline.api.signed_route import SignedRoute, caller_of
-from sipline.billing.ledger import LedgerService, LedgerWindow
+from sipline.billing.ledger import LedgerRow, LedgerService, LedgerWindow
 from sipline.domain.errors import parameter_error
-from sipline.domain.paging import MAX_PAGE, MAX_PAGE_SIZE, PageRequest
+from sipline.domain.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageRequest
 from sipline.domain.time_window import parse_instant
 
 sms = APIRouter(prefix="/sms", route_class=SignedRoute, tags=["account"])
@@ -88,20 +88,29 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+LEDGER_QUERY_PARAMETERS = {
+    "parameters": [
+        _query("current", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page, 1-N."),
+        _query("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Rows, 1-100."),
+        _query("strTime", {"type": "string", "maxLength": 64}, "From, ISO 8601 with offset."),
+        _query("endTime", {"type": "string", "maxLength": 64}, "Until, ISO 8601 with offset."),
+    ]
+}
+
+
 @voice.get(
     "/ledgerQuery",
     response_model=Envelope[dict[str, Any]],
     summary="The account's ledger, newest first (a sipline extension)",
-    openapi_extra={
-        "parameters": [
-            _query("current", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page, 1-N."),
-            _query("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Rows, 1-100."),
-            _query("strTime", {"type": "string", "maxLength": 64}, "From, ISO 8601 with offset."),
-            _query("endTime", {"type": "string", "maxLength": 64}, "Until, ISO 8601 with offset."),
-        ]
-    },
+    openapi_extra=LEDGER_QUERY_PARAMETERS,
 )
 async def ledger_query(request: Request) -> JsonResponse:
+    window, page = ledger_query_of(request)
+    return ledger_page(await _ledger(request).entries(caller_of(request).account_id, window, page))
+
+
+def ledger_query_of(request: Request) -> tuple[LedgerWindow, PageRequest]:
+    """The ledger query's parameters (``current``, ``size``, ``strTime``, ``endTime``), checked."""
     try:
         query = LedgerQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -110,9 +119,10 @@ async def ledger_query(request: Request) -> JsonResponse:
         None if query.str_time is None else parse_instant(query.str_time, "strTime"),
         None if query.end_time is None else parse_instant(query.end_time, "endTime"),
     )
-    page = await _ledger(request).entries(
-        caller_of(request).account_id, window, PageRequest(query.current, query.size)
-    )
+    return window, PageRequest(query.current, query.size)
+
+
+def ledger_page(page: Page[LedgerRow]) -> JsonResponse:
     data = page_data(page)
     data["records"] = [row.as_json() for row in page.records]
     return success(data)
