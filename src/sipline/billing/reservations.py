@@ -30,8 +30,8 @@ from sipline.domain import calls
 
 log = logging.getLogger("sipline.billing")
 
-CHUNK_SECONDS = 30
-LEAD_SECONDS = 5.0  # the next chunk is asked for this long before the reserved money runs out
+CHUNK_SECONDS = 10
+LEAD_SECONDS = 3.0  # the next chunk is asked for this long before the reserved money runs out
 
 # Reserve ``amount`` more for the call, taken from the account's balance; False when it does not fit.
 Extend = Callable[[Decimal], Awaitable[bool]]
