@@ -24,6 +24,7 @@ from sipline.domain.paging import Page, PageRequest
 from sipline.domain.status import Status
 from sipline.services.tenancy import account_id_of
 from sipline.store.models import Account, CallRecord, LedgerEntry
+from sipline.store.paging import fetch_page
 
 REASON_MAX = 128  # the ledger's reference column
 
@@ -109,16 +110,10 @@ class LedgerService:
     async def entries(self, account_id: int, window: LedgerWindow, page: PageRequest) -> Page[LedgerRow]:
         """The account's ledger in ``window``, newest first."""
         statement = _window(select(LedgerEntry).where(LedgerEntry.account_id == account_id), window)
+        order = (LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
         async with self._sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-            rows = (
-                await session.scalars(
-                    statement.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-                    .offset(page.offset)
-                    .limit(page.size)
-                )
-            ).all()
-        return Page([_row(entry) for entry in rows], int(total or 0), page)
+            entries: Page[LedgerEntry] = await fetch_page(session, statement, order, page)
+        return Page([_row(entry) for entry in entries.records], entries.total, page)
 
     # -- operator --------------------------------------------------------------------------
     async def entries_of(self, api_key: str, window: LedgerWindow, page: PageRequest) -> Page[LedgerRow]:

@@ -68,11 +68,15 @@ def ledger(
         ),
     )
     rows = [_entry_json(entry) for entry in result.records]
+    _print_ledger(rows, result.total, result.current, result.pages, as_json)
+
+
+def _print_ledger(rows: list[dict[str, Any]], total: int, current: int, pages: int, as_json: bool) -> None:
     if as_json:
-        print_json({"total": result.total, "current": result.current, "pages": result.pages, "records": rows})
+        print_json({"total": total, "current": current, "pages": pages, "records": rows})
         return
     print_table(LEDGER_COLUMNS, [[row[column] for column in LEDGER_COLUMNS] for row in rows])
-    click.echo(f"page {result.current} of {result.pages} ({result.total} rows)", err=True)
+    click.echo(f"page {current} of {pages} ({total} rows)", err=True)
 
 
 def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
@@ -173,11 +177,11 @@ def account_ledger(
     data_dir: Path | None,
     database_url: str | None,
     api_key: str,
+    as_json: bool,
     page: int,
     size: int,
     since: Any,
     until: Any,
-    as_json: bool,
 ) -> None:
     """Show any account's ledger, newest first."""
     result: Page[LedgerRow] = with_platform(
@@ -188,9 +192,4 @@ def account_ledger(
             api_key, LedgerWindow(since, until), PageRequest(page, size)
         ),
     )
-    rows = [row.as_json() for row in result.records]
-    if as_json:
-        print_json({"total": result.total, "current": page, "pages": result.pages, "records": rows})
-        return
-    print_table(LEDGER_COLUMNS, [[row[column] for column in LEDGER_COLUMNS] for row in rows])
-    click.echo(f"page {page} of {result.pages} ({result.total} rows)", err=True)
+    _print_ledger([row.as_json() for row in result.records], result.total, page, result.pages, as_json)

@@ -10,15 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
-from sipline.client.models import (
-    AccountBalance,
-    CallRecord,
-    LedgerEntry,
-    Page,
-    Phone,
-    RecordingUrl,
-    SiplineError,
-)
+from sipline.client import models
+from sipline.client.models import CallRecord, Page, Phone, RecordingUrl, SiplineError
 from sipline.domain.signing import compute_sign
 
 T = TypeVar("T")
@@ -150,17 +143,14 @@ def recording_url(recording_file_id: str, source_type: str = "sip") -> Call[Reco
     return Call("GET", f"/voice/getRecordingFileUrl?{query}", None, RecordingUrl.from_wire, idempotent=True)
 
 
-def get_balance() -> Call[AccountBalance]:
-    return Call("GET", "/voice/getBalance", None, AccountBalance.from_wire, idempotent=True, top_level=True)
+def get_balance() -> Call[models.AccountBalance]:
+    parse = models.AccountBalance.from_wire
+    return Call("GET", "/voice/getBalance", None, parse, idempotent=True, top_level=True)
 
 
 def ledger_query(
     current: int = 1, size: int = 25, str_time: str | None = None, end_time: str | None = None
-) -> Call[Page[LedgerEntry]]:
-    params: dict[str, Any] = {"current": current, "size": size}
-    if str_time is not None:
-        params["strTime"] = str_time
-    if end_time is not None:
-        params["endTime"] = end_time
-    path = f"/voice/ledgerQuery?{urlencode(params)}"
-    return Call("GET", path, None, _page_of(LedgerEntry.from_wire), idempotent=True)
+) -> Call[Page[models.LedgerEntry]]:
+    given = {"current": current, "size": size, "strTime": str_time, "endTime": end_time}
+    path = f"/voice/ledgerQuery?{urlencode({k: v for k, v in given.items() if v is not None})}"
+    return Call("GET", path, None, _page_of(models.LedgerEntry.from_wire), idempotent=True)
