@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.billing.limits import AccountLimits
+from sipline.billing.rating import money_text
 from sipline.services.directory import Directory, bump_version
 from sipline.services.tenancy import account_id_of
 from sipline.services.unit_of_work import UnitOfWork
@@ -101,7 +102,7 @@ class LimitsView:
             "apiKey": self.api_key,
             "maxConcurrent": limits.max_concurrent,
             "maxCps": limits.max_cps,
-            "dailyCap": None if limits.daily_cap is None else str(limits.daily_cap),
+            "dailyCap": None if limits.daily_cap is None else money_text(limits.daily_cap),
             "deny": list(limits.deny),
             "allowOnly": list(limits.allow_only),
         }

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from sipline.billing.rating import money_text
 from sipline.domain import validation
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
@@ -155,8 +156,8 @@ class CallAdmission:
             if spent + reserve > limits.daily_cap:
                 raise ApiError(
                     Status.DAILY_SPEND_CAP,
-                    f"the daily spend cap of {_text(limits.daily_cap)} is reached "
-                    f"({_text(spent)} spent today, UTC)",
+                    f"the daily spend cap of {money_text(limits.daily_cap)} is reached "
+                    f"({money_text(spent)} spent today, UTC)",
                 )
         # From here on no await: the counts read are the counts changed (one event loop).
         live = self._live.get(account_id, 0)
@@ -205,7 +206,3 @@ class CallAdmission:
             self._live.pop(account_id, None)
             if not self._recent.get(account_id):
                 self._recent.pop(account_id, None)
-
-
-def _text(amount: Decimal) -> str:
-    return format(amount.normalize(), "f")

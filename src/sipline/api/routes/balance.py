@@ -10,7 +10,6 @@ credit line, so both are "0".
 ``GET /voice/ledgerQuery`` (a sipline extension) pages the account's ledger, newest first.
 """
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +21,7 @@ from sipline.api.responses import Envelope
 from sipline.api.schemas import PagedRequest
 from sipline.api.signed_route import SignedRoute, caller_of
 from sipline.billing.ledger import LedgerRow, LedgerService, LedgerWindow
+from sipline.billing.rating import money_text
 from sipline.domain.errors import parameter_error
 from sipline.domain.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageRequest
 from sipline.domain.time_window import parse_instant
@@ -54,17 +54,13 @@ def _ledger(request: Request) -> LedgerService:
     return service
 
 
-def _money(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 async def _balance(request: Request) -> JsonResponse:
     balance = await _ledger(request).balance(caller_of(request).account_id)
     return JsonResponse(
         {
             "status": "0",
             "reason": "success",
-            "balance": _money(balance.available),
+            "balance": money_text(balance.available),
             "gift": NO_GIFT,
             "credit": NO_CREDIT,
         }
