@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.billing.rating import money_text
 from sipline.domain import validation
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.paging import Page, PageRequest
@@ -52,8 +53,8 @@ class LedgerRow:
         return {
             "id": self.id,
             "kind": self.kind,
-            "amount": str(self.amount),
-            "balanceAfter": str(self.balance_after),
+            "amount": money_text(self.amount),
+            "balanceAfter": money_text(self.balance_after),
             "reference": self.reference,
             "createdAt": self.created_at.astimezone(UTC).isoformat(),
         }
