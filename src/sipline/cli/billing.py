@@ -145,7 +145,7 @@ def _list(given: str) -> list[str]:
     return [part for part in (piece.strip() for piece in given.split(",")) if part]
 
 
-@account.command("adjust")
+@account.command("adjust", context_settings={"ignore_unknown_options": True})  # AMOUNT may be -5
 @admin_options
 @click.argument("api_key")
 @click.argument("amount")
