@@ -96,8 +96,10 @@ class CallReservation:
     async def stop(self) -> Decimal:
         """The call ended: no more extensions; what it holds (an extension under way included)."""
         self._stopped = True
+        self.cut = _nowhere  # the call is over; and no reference cycle back to it is left
         if self._task is not None:
             self._task.cancel()
+            self._task = None
         if self._pending is not None:
             with contextlib.suppress(Exception):  # the write failed: nothing taken (logged by _taken)
                 await asyncio.shield(self._pending)
