@@ -124,6 +124,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         media,
         recordings,
         admission,
+        settings.reservation_chunk,
+        settings.reservation_lead,
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)

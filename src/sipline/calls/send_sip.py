@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.billing.limits import Admission, CallAdmission
 from sipline.billing.rating import Rate, RateDeck
-from sipline.billing.reservations import CallReservation
+from sipline.billing.reservations import CHUNK_SECONDS, LEAD_SECONDS, CallReservation
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
@@ -87,6 +87,8 @@ class CallService:
         media: MediaPlane,
         recordings: RecordingSink | None = None,
         admission: CallAdmission | None = None,
+        reservation_chunk: int = CHUNK_SECONDS,
+        reservation_lead: float = LEAD_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -101,6 +103,7 @@ class CallService:
         self._media = media
         self.recordings = recordings  # where recordings go (the recordings service); None: not recorded
         self.admission = admission  # the accounts' fraud limits (billing/limits.py); None: no limits
+        self._chunk, self._lead = reservation_chunk, reservation_lead  # billing/reservations.py
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -206,7 +209,13 @@ class CallService:
         binding: Binding,
         trunk_target: CalleeTarget,
     ) -> ActiveCall:
-        reservation = CallReservation(terms.rate, terms.reserved, self._extender(terms))
+        reservation = CallReservation(
+            terms.rate,
+            terms.reserved,
+            self._extender(terms),
+            chunk_seconds=self._chunk,
+            lead_seconds=self._lead,
+        )
         journal = CallJournal(self.writer, terms, on_settled=self._settled, reservation=reservation)
         recording = (
             CallRecording(self.recordings, terms.voice_id, self._tasks)
