@@ -109,6 +109,7 @@ async def check_the_money(live: Platform, account_id: int, voice_ids: list[str],
     return done
 
 
+@pytest.mark.slow
 async def test_fifty_calls_run_down_one_balance_and_it_never_goes_below_zero(
     live: Platform, api: Api
 ) -> None:
@@ -141,6 +142,7 @@ async def test_fifty_calls_run_down_one_balance_and_it_never_goes_below_zero(
     assert spoke_in_full, "no call got the money it needed"
 
 
+@pytest.mark.slow
 async def test_ten_calls_a_third_of_a_second_apart_on_five_seconds_of_money_end_at_zero(
     live: Platform, api: Api
 ) -> None:
