@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -209,13 +208,7 @@ class CallService:
         binding: Binding,
         trunk_target: CalleeTarget,
     ) -> ActiveCall:
-        reservation = CallReservation(
-            terms.rate,
-            terms.reserved,
-            self._extender(terms),
-            chunk_seconds=self._chunk,
-            lead_seconds=self._lead,
-        )
+        reservation = self._reservation(terms)
         journal = CallJournal(self.writer, terms, on_settled=self._settled, reservation=reservation)
         recording = (
             CallRecording(self.recordings, terms.voice_id, self._tasks)
@@ -244,11 +237,16 @@ class CallService:
         active.task = asyncio.create_task(call.run())  # copies the context, voiceId and all
         return active
 
-    def _extender(self, terms: CallTerms) -> Callable[[Decimal], Awaitable[bool]]:
+    def _reservation(self, terms: CallTerms) -> CallReservation:
+        """What the call holds (its first period, reserved at acceptance), extended through the
+        writer as the call goes on (billing/reservations.py); its ``cut`` is set to the call's hang-up."""
+
         async def extend(amount: Decimal) -> bool:
             return await self.writer.extend(Extension(terms.voice_id, terms.account_id, amount))
 
-        return extend
+        return CallReservation(
+            terms.rate, terms.reserved, extend, chunk_seconds=self._chunk, lead_seconds=self._lead
+        )
 
     def _settled(self, journal: CallJournal) -> None:
         active = self.active.pop(journal.terms.voice_id, None)
