@@ -145,7 +145,8 @@ def recording_url(recording_file_id: str, source_type: str = "sip") -> Call[Reco
 
 def get_balance() -> Call[models.AccountBalance]:
     parse = models.AccountBalance.from_wire
-    return Call("GET", "/voice/getBalance", None, parse, idempotent=True, top_level=True)
+    # The vendor serves it on this path only (its account API): so the SDK works against either.
+    return Call("GET", "/sms/getBalance", None, parse, idempotent=True, top_level=True)
 
 
 def ledger_query(
