@@ -21,6 +21,7 @@ from sipline.domain import calls
 from sipline.store.models import Account, CallRecord, LedgerEntry
 from tests.calls.conftest import finished
 from tests.calls.test_call_writer import new_call
+from tests.calls.test_metrics import scrape, value
 from tests.calls.test_send_sip import UK, order
 from tests.conftest import Api
 
@@ -160,6 +161,9 @@ async def test_ten_calls_a_third_of_a_second_apart_on_five_seconds_of_money_end_
     assert final >= 0
     assert sum(Decimal(record["cost"]) for record in done) == Decimal("0.05") - final
     assert any(str(r["terminationReason"]).startswith(calls.BALANCE_EXHAUSTED) for r in done)
+    samples = await scrape(api.http)
+    assert value(samples, "sipline_reservation_extensions_total", outcome="refused") >= 2  # chunk, step
+    assert value(samples, "sipline_reservation_extensions_total", outcome="taken") >= 1
 
 
 async def test_a_crash_recovery_releases_every_chunk_a_call_reserved(live: Platform, api: Api) -> None:

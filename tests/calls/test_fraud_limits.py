@@ -17,6 +17,7 @@ from sipline.domain.status import Status
 from sipline.store.models import LedgerEntry
 from tests.calls.conftest import PhoneFactory, finished
 from tests.calls.test_call_writer import new_call
+from tests.calls.test_metrics import scrape, value
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import ADMIN_TOKEN, Api
 
@@ -57,6 +58,8 @@ async def test_calls_per_second(live: Platform, api: Api) -> None:
     await set_limits(api, maxCps=2)
     statuses = [(await send(api, phone, UK + "9001"))["status"] for _ in range(3)]
     assert statuses == ["-68", "-68", "-81"]  # two admitted (then no registration), the third refused
+    samples = await scrape(api.http)
+    assert value(samples, "sipline_call_admission_refusals_total", status="-81") == 1
 
 
 async def test_daily_spend_cap_counts_debits_and_open_reservations(live: Platform, api: Api) -> None:

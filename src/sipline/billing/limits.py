@@ -140,6 +140,7 @@ class CallAdmission:
         self._generation = directory.generation
         self._live: dict[int, int] = {}  # account -> its calls admitted and not yet released
         self._recent: dict[int, deque[float]] = {}  # account -> admission times in the rate window
+        self.refusals: dict[str, int] = {}  # by status code (metrics)
 
     async def admit(
         self, account_id: int, destination: str, now: datetime, reserve: Decimal = Decimal(0)
@@ -149,12 +150,12 @@ class CallAdmission:
         limits = await self.limits_of(account_id)
         barred = limits.barred(destination)
         if barred is not None:
-            raise ApiError(Status.DESTINATION_BARRED, barred)
+            raise self._refused(Status.DESTINATION_BARRED, barred)
         if limits.daily_cap is not None:
             midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             spent = await self._daily_spend(account_id, midnight)
             if spent + reserve > limits.daily_cap:
-                raise ApiError(
+                raise self._refused(
                     Status.DAILY_SPEND_CAP,
                     f"the daily spend cap of {money_text(limits.daily_cap)} is reached "
                     f"({money_text(spent)} spent today, UTC)",
@@ -162,7 +163,7 @@ class CallAdmission:
         # From here on no await: the counts read are the counts changed (one event loop).
         live = self._live.get(account_id, 0)
         if limits.max_concurrent is not None and live >= limits.max_concurrent:
-            raise ApiError(
+            raise self._refused(
                 Status.CONCURRENT_CALLS_LIMIT,
                 f"the account has {live} calls up, its limit is {limits.max_concurrent}",
             )
@@ -172,7 +173,7 @@ class CallAdmission:
             while recent and recent[0] <= moment - RATE_WINDOW:
                 recent.popleft()
             if len(recent) >= limits.max_cps:
-                raise ApiError(
+                raise self._refused(
                     Status.CALL_RATE_LIMIT,
                     f"the account may start at most {limits.max_cps} calls a second",
                 )
@@ -197,6 +198,10 @@ class CallAdmission:
         if generation == self._directory.generation and len(self._limits) < 100_000:
             self._limits[account_id] = limits
         return limits
+
+    def _refused(self, status: Status, reason: str) -> ApiError:
+        self.refusals[status.value] = self.refusals.get(status.value, 0) + 1
+        return ApiError(status, reason)
 
     def _release(self, account_id: int) -> None:
         left = self._live.get(account_id, 0) - 1

@@ -113,6 +113,7 @@ class CallWriter:
         self._queue = _Queue()
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # committed batches (benchmarks print it)
+        self.extensions = {"taken": 0, "refused": 0}  # reservation extensions written (metrics)
         self.batch_timer: Callable[[float], None] = _ignore  # gets each batch's seconds (metrics)
 
     # -- queueing ------------------------------------------------------------------------------
@@ -128,7 +129,9 @@ class CallWriter:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.extensions.append((extension, future))
         self._kick()
-        return await future
+        taken = await future
+        self.extensions["taken" if taken else "refused"] += 1
+        return taken
 
     def update(self, voice_id: str, fields: dict[str, Any]) -> None:
         """Merge ``fields`` into what the next batch writes to the record (fire and forget)."""
