@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipline.billing.deck_service import DeckService
 from sipline.billing.deck_store import DeckStore
+from sipline.billing.ledger import LedgerService
+from sipline.billing.limit_store import LimitStore
+from sipline.billing.limits import CallAdmission
 from sipline.billing.rate_book import RateBook
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
@@ -63,6 +66,9 @@ class Platform:
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
     rate_book: RateBook  # the call path's rates, in memory; runtime.running watches for imports
     decks: DeckService  # the operator's rate deck import, export and versions
+    limits: LimitStore  # the accounts' fraud limits (operator)
+    admission: CallAdmission  # the check of every new call against them (sendSip, phones)
+    ledger: LedgerService  # balances and ledgers (getBalance, ledgerQuery, operator adjustments)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -110,6 +116,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     media = build_media_plane(settings)
     deck_store = DeckStore(sessions)
     rate_book = RateBook(deck_store, settings.rate_deck())
+    limits = LimitStore(sessions, directory)
+    admission = CallAdmission(limits.load, limits.daily_spend, directory)  # one per node: its counters
     calls = CallService(
         sessions,
         directory,
@@ -122,6 +130,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         TrunkResolver(),
         media,
         recordings,
+        admission,
+        settings.reservation_chunk,
+        settings.reservation_lead,
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
@@ -151,6 +162,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         media=media,
         rate_book=rate_book,
         decks=DeckService(deck_store, rate_book, settings.rate_deck(), settings.rate_deck_max_lines),
+        limits=limits,
+        admission=admission,
+        ledger=LedgerService(sessions),
     )
 
 

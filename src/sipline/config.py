@@ -171,6 +171,15 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds between writes that answered calls are up (a crash charges up to the last one).",
     )
+    reservation_chunk: int = Field(
+        10, ge=1, le=600, description="Seconds of talk each extension of a call's reservation pays ahead."
+    )
+    reservation_lead: float = Field(
+        3.0,
+        ge=0.5,
+        le=60,
+        description="Seconds before a call's reserved money runs out that more is reserved.",
+    )
     recording_dir: Path | None = Field(
         None,
         description="mp3s in dated folders, and spool/ for calls in progress; default data_dir/recordings.",

@@ -19,6 +19,11 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
+def money_text(amount: Decimal) -> str:
+    """An amount as the APIs show it: plain digits, no trailing zeros ("0.05", "12.5", "0")."""
+    return format(amount.normalize(), "f")
+
+
 @dataclass(frozen=True)
 class BillingPeriod:
     """A billing period such as "20+20": an answered call bills at least `first` s, then `next`-s steps."""

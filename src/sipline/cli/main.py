@@ -7,6 +7,7 @@ import click
 
 from sipline import __version__
 from sipline.cli.admin import admin
+from sipline.cli.billing import balance, ledger
 from sipline.cli.calls import call
 from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
@@ -64,6 +65,8 @@ for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
 cli.add_command(records)
 admin.add_command(rates)
+cli.add_command(balance)
+cli.add_command(ledger)
 
 
 def main() -> None:

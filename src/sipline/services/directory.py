@@ -194,6 +194,11 @@ class Directory:
 
     # --- invalidation ------------------------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """Bumped by every invalidation: caches kept elsewhere (billing/limits.py) compare it."""
+        return self._generation
+
     def invalidate_all(self) -> None:
         self._generation += 1
         self._auth.clear()

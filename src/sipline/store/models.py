@@ -91,6 +91,8 @@ class LedgerEntry(Base):
     """Every change of a balance, with the balance it left."""
 
     __tablename__ = "ledger_entries"
+    # The ledger query and the daily spend read an account's rows by time.
+    __table_args__ = (Index("ix_ledger_entries_account_time", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -247,3 +249,18 @@ class RateDeckLine(Base):
     base_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     bill_period: Mapped[str] = mapped_column(String(16))
     connect_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class AccountLimit(Base):
+    """An account's fraud limits, set by the operator (billing/limits.py); no row: no limits."""
+
+    __tablename__ = "account_limits"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    max_concurrent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_cps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    daily_cap: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # Space-separated digit prefixes: calls to a denied one are refused; with allowed ones, only those.
+    deny_prefixes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    allow_prefixes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
