@@ -74,6 +74,7 @@ async def test_a_record_keeps_its_connect_fee_for_a_settlement_after_a_crash(
             rate=Decimal("0.06"),
             base_rate=Decimal("0.09"),
             connect_fee=Decimal("0.01"),
+            reserved=Decimal("0.05"),  # the first period and one extension: pays up to 36 s
             node="crashed",
         )
         [call] = await interrupted_calls(session, "crashed")
