@@ -21,7 +21,10 @@ from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
+from sipline.services.console_users import ConsoleUsers
+from sipline.services.dashboard import DashboardService
 from sipline.services.directory import Directory
+from sipline.services.live_calls import LiveCalls
 from sipline.services.phones import PhoneService
 from sipline.services.recording_links import RecordingLinks
 from sipline.services.recordings import RecordingService
@@ -58,6 +61,9 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    console_users: ConsoleUsers  # the web console's users and sign-in sessions
+    dashboard: DashboardService  # the console dashboard's aggregates
+    live_calls: LiveCalls  # calls in progress on this node; hang-up (console and voice API)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -142,6 +148,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        console_users=ConsoleUsers(sessions, settings.console_session_ttl),
+        dashboard=DashboardService(sessions),
+        live_calls=LiveCalls(sessions, calls),
     )
 
 

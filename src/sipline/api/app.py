@@ -11,6 +11,7 @@ from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddlewar
 from sipline.api.observed import ObservedRequests
 from sipline.api.openapi import install_openapi
 from sipline.api.routes import admin, calls, health, metrics, phones, recordings, records
+from sipline.console.mount import install_console
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -41,6 +42,7 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(admin.router)
     app.include_router(metrics.router)
     app.include_router(health.router_for(platform))
+    install_console(app, platform)  # the web console at /console
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(

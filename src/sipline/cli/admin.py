@@ -1,10 +1,11 @@
 """`sipline admin ...`: operator commands on the platform's own database."""
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +14,9 @@ from sipline.cli.output import print_json, print_mapping, print_table
 from sipline.config import Settings
 from sipline.domain.errors import ApiError
 from sipline.services.tenancy import AccountView, TenancyService
+
+if TYPE_CHECKING:
+    from sipline.bootstrap import Platform
 
 T = TypeVar("T")
 INIT_FLAG = "sipline.admin.init"
@@ -56,11 +60,11 @@ def _require_platform(settings: Settings) -> None:
     click.echo(f"{problem}: creating a new platform there (--init)", err=True)
 
 
-def _with_tenancy(
+def _with_platform(
     config_file: Path | None,
     data_dir: Path | None,
     database_url: str | None,
-    action: Callable[[TenancyService], Awaitable[T]],
+    action: "Callable[[Platform], Awaitable[T]]",
 ) -> T:
     from sipline.bootstrap import build_platform
 
@@ -70,7 +74,7 @@ def _with_tenancy(
     async def run() -> T:
         platform = await build_platform(settings)
         try:
-            return await action(platform.tenancy)
+            return await action(platform)
         finally:
             await platform.close()
 
@@ -78,6 +82,15 @@ def _with_tenancy(
         return asyncio.run(run())
     except ApiError as exc:
         raise click.ClickException(f"[{exc.status.value}] {exc.reason}") from None
+
+
+def _with_tenancy(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    action: Callable[[TenancyService], Awaitable[T]],
+) -> T:
+    return _with_platform(config_file, data_dir, database_url, lambda platform: action(platform.tenancy))
 
 
 def _show_account(view: AccountView, as_json: bool) -> None:
@@ -264,3 +277,76 @@ def app_list(
         ["appId", "apiKey", "name", "phoneLimit", "phoneCount"],
         [[v.app_id, v.api_key, v.name, v.phone_limit, v.phone_count] for v in views],
     )
+
+
+@admin.group()
+def user() -> None:
+    """Web console users: customers (bound to one account) and operators."""
+
+
+@user.command("create")
+@admin_options
+@click.argument("email")
+@click.option("--account", "api_key", help="The apiKey of the account this customer user acts for.")
+@click.option("--operator", is_flag=True, help="An operator of the whole platform.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@json_flag
+def user_create(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    email: str,
+    api_key: str | None,
+    operator: bool,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Create a console user EMAIL (--account KEY or --operator); the password is prompted for."""
+    if operator == (api_key is not None):
+        raise click.UsageError("give exactly one of --account KEY and --operator")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    view = _with_platform(
+        config_file,
+        data_dir,
+        database_url,
+        lambda p: p.console_users.create(email, password, api_key=api_key, operator=operator),
+    )
+    shown = {"email": view.email, "role": "operator" if view.operator else "customer", "apiKey": view.api_key}
+    print_json(shown) if as_json else print_mapping(shown)
+
+
+@user.command("list")
+@admin_options
+@json_flag
+def user_list(
+    config_file: Path | None, data_dir: Path | None, database_url: str | None, as_json: bool
+) -> None:
+    """List console users."""
+    views = _with_platform(config_file, data_dir, database_url, lambda p: p.console_users.list())
+    rows = [
+        {
+            "email": v.email,
+            "role": "operator" if v.operator else "customer",
+            "apiKey": v.api_key,
+            "createdAt": v.created_at.isoformat(),
+        }
+        for v in views
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["email", "role", "apiKey", "createdAt"], [list(row.values()) for row in rows])
+
+
+@user.command("delete")
+@admin_options
+@click.argument("email")
+def user_delete(
+    config_file: Path | None, data_dir: Path | None, database_url: str | None, email: str
+) -> None:
+    """Delete a console user; their sessions end at once."""
+    _with_platform(config_file, data_dir, database_url, lambda p: p.console_users.delete(email))
+    click.echo(f"deleted console user {email}")
