@@ -90,23 +90,6 @@ async def _phone_action(request: Request, caller: Caller) -> str:
     return app_id
 
 
-@router.post("/phones/{account}/{action:reveal|reset}")
-async def password(
-    request: Request, account: str, action: str, caller: Annotated[Caller, Depends(customer)]
-) -> Response:
-    """Reveal the phone's password, or give it a new one (each after the browser's confirmation)."""
-    app_id = await _phone_action(request, caller)
-    phones = _phones(request)
-    try:
-        if action == "reset":
-            shown, note = await phones.reset_password(caller, app_id, account), "new password: "
-        else:
-            shown, note = await phones.password(caller, app_id, account), ""
-    except ApiError:
-        raise PageNotFound from None
-    return render(request, "fragments/password.html", password=shown, note=note)
-
-
 @router.post("/phones/{account}/delete")
 async def delete(request: Request, account: str, caller: Annotated[Caller, Depends(customer)]) -> Response:
     app_id = await _phone_action(request, caller)
@@ -167,3 +150,23 @@ async def registration_events(request: Request, caller: Annotated[Caller, Depend
 
     headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/phones/{account}/{action}")
+async def password(
+    request: Request, account: str, action: str, caller: Annotated[Caller, Depends(customer)]
+) -> Response:
+    """Reveal the phone's password, or give it a new one (each after the browser's confirmation).
+    Declared last: the other /phones/{account}/... routes come first."""
+    if action not in ("reveal", "reset"):
+        raise PageNotFound
+    app_id = await _phone_action(request, caller)
+    phones = _phones(request)
+    try:
+        if action == "reset":
+            shown, note = await phones.reset_password(caller, app_id, account), "new password: "
+        else:
+            shown, note = await phones.password(caller, app_id, account), ""
+    except ApiError:
+        raise PageNotFound from None
+    return render(request, "fragments/password.html", password=shown, note=note)
