@@ -16,6 +16,8 @@ SIGNED_PATHS = [
     "/voice/recordGroupQuery",
     "/voice/recordSipQuery",
     "/voice/getRecordingFileUrl",
+    "/voice/sipDelete",
+    "/voice/hangup",
 ]
 
 
