@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from sipline.bootstrap import Platform
+from sipline.console.throttle import FailureCounter
 from sipline.store.models import ConsoleSession, ConsoleUser
 from tests.conftest import Customer
 from tests.console.conftest import PASSWORD, Console, customer_user
@@ -158,3 +159,16 @@ async def test_users_are_validated(
 async def test_deleting_a_user_ends_their_sessions(platform: Platform, signed_in: Console) -> None:
     await platform.console_users.delete("alice@example.com")
     assert (await signed_in.get("/console/dashboard")).headers["location"] == "/console/login"
+
+
+def test_the_failure_counter_forgets_old_failures_and_stays_bounded() -> None:
+    now = [0.0]
+    counter = FailureCounter(3, 60, max_keys=100, clock=lambda: now[0])
+    for _ in range(3):
+        counter.failed("a@example.com")
+    assert counter.blocked("a@example.com")
+    now[0] = 61
+    assert not counter.blocked("a@example.com")  # the window moved past them
+    for n in range(1000):
+        counter.failed(f"user{n}@example.com")
+    assert len(counter) == 100  # the least recently failed were forgotten
