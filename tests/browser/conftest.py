@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import REPO
+from tests.console.conftest import admin_account
 from tests.e2e.conftest import SIPLINE, Served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,10 +34,21 @@ class ConsolePlatform:
     screenshots: Path
     shared: dict[str, str] = field(default_factory=dict)  # what one step leaves for the next
 
-    def user(self, email: str, *role: str) -> None:
-        command = [*SIPLINE, "admin", "user", "create", email, *role, "--password-stdin"]
-        run = {"input": PASSWORD + "\n", "text": True, "capture_output": True, "timeout": 60, "check": True}
-        subprocess.run(command, env=self.served.env, **run)  # type: ignore[call-overload]
+    def users(self, *users: tuple[str, ...]) -> None:
+        """`sipline admin user create EMAIL ROLE...` for each, at once."""
+        runs = [
+            subprocess.Popen(
+                [*SIPLINE, "admin", "user", "create", *user, "--password-stdin"],
+                env=self.served.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for user in users
+        ]
+        for run in runs:
+            output, _ = run.communicate(PASSWORD.encode() + b"\n", timeout=60)
+            assert run.returncode == 0, output
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +57,7 @@ def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conso
     served = Served(tmp, f"sqlite:///{tmp / 'sipline.db'}")
     served.start()
     try:
-        account = served.admin_json("account", "create", "--name", "Acme", "--balance", "10")
-        app = served.admin_json("app", "create", "--api-key", str(account["apiKey"]), "--phone-limit", "20")
+        account, app = admin_account(served)
         if os.environ.get("SIPLINE_CONSOLE_SCREENSHOTS"):
             screenshots = REPO / "docs" / "console"
         else:
@@ -56,11 +67,14 @@ def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conso
             served, str(account["apiKey"]), str(account["apiSecret"]), str(app["appId"]),
             "alice@example.com", "root@example.com", screenshots,
         )  # fmt: skip
-        platform.user(platform.customer, "--account", platform.api_key)
-        platform.user(platform.operator, "--operator")
+        platform.users((platform.customer, "--account", platform.api_key), (platform.operator, "--operator"))
         yield platform
     finally:
         served.stop()
+
+
+# A loaded machine (the suite runs peers beside the browser) is slow to start a phone process.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
