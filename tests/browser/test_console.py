@@ -205,7 +205,7 @@ def test_an_operator_tops_up_and_the_customer_sees_it(
     expect(customer_page.locator("#balance")).to_have_text(f"{before + 5:.4f} USD")
     expect(customer_page.locator("#calls-today")).to_have_text("2")
     shot(customer_page, console_platform, "dashboard")
-    for name in ("apps", "calls", "health"):
+    for name in ("apps", "users", "calls", "health"):
         page.goto(f"/console/operator/{name}")
         shot(page, console_platform, f"operator-{name}")
     expect(page.locator("#ready")).to_have_text("ready")

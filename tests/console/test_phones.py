@@ -130,3 +130,9 @@ async def test_another_accounts_phones_are_not_found(
             response = await mallory.htmx(f"/console/phones/{account}/{action}", {"app": app_id})
             assert response.status_code == 404, (action, app_id)
     assert len(_accounts((await signed_in.get("/console/phones")).text)) == 3  # nothing deleted
+
+
+async def test_markup_in_names_is_shown_as_text(customer: Customer, signed_in: Console) -> None:
+    await _add(signed_in, customer, group="<b>front</b>")
+    html = (await signed_in.get("/console/phones")).text
+    assert "&lt;b&gt;front&lt;/b&gt;" in html and "<b>front" not in html

@@ -110,6 +110,46 @@ async def create_app(request: Request, _signed: Operator) -> Response:
     return redirect("/console/operator/apps")
 
 
+async def _users_page(request: Request, error: str = "", status: int = 200) -> Response:
+    platform = platform_of(request)
+    users = await platform.console_users.list()
+    accounts = await platform.tenancy.list_accounts()
+    return render(request, "operator/users.html", status=status, users=users, accounts=accounts, error=error)
+
+
+@router.get("/users")
+async def users(request: Request, _signed: Operator) -> Response:
+    return await _users_page(request)
+
+
+@router.post("/users")
+async def create_user(request: Request, _signed: Operator) -> Response:
+    form = await form_of(request)
+    operator_role = form.get("role") == "operator"
+    try:
+        await platform_of(request).console_users.create(
+            form.get("email", ""),
+            form.get("password", ""),
+            api_key=None if operator_role else form.get("api_key", ""),
+            operator=operator_role,
+        )
+    except ApiError as exc:
+        return await _users_page(request, exc.reason, status=400)
+    return redirect("/console/operator/users")
+
+
+@router.post("/users/delete")
+async def delete_user(request: Request, signed: Operator) -> Response:
+    email = (await form_of(request)).get("email", "")
+    if email == signed.user.email:
+        return await _users_page(request, "You cannot delete yourself.", status=400)
+    try:
+        await platform_of(request).console_users.delete(email)
+    except ApiError as exc:
+        return await _users_page(request, exc.reason, status=400)
+    return redirect("/console/operator/users")
+
+
 @router.get("/calls")
 async def calls(request: Request, _signed: Operator) -> Response:
     found = await live_calls(request).list(None)
