@@ -2,6 +2,7 @@
 password reveal and reset, delete, and click-to-call from a phone's row."""
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from sipline.calls.send_sip import CallOrder
-from sipline.console.session import customer
+from sipline.console.session import COOKIE, customer
 from sipline.console.web import SECURITY_HEADERS, PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain import calls, validation
 from sipline.domain.errors import ApiError
@@ -23,6 +24,7 @@ from sipline.services.tenancy import AppView
 router = APIRouter(prefix="/console", include_in_schema=False)
 EVENT_INTERVAL = 1.0  # seconds between looks at the registrations
 STREAM_LIFETIME = 600.0  # an event stream ends after this; EventSource reconnects (and re-authenticates)
+SESSION_CHECK_TICKS = 10  # the session is looked up again every this many intervals
 
 
 def _phones(request: Request) -> PhoneService:
@@ -136,11 +138,19 @@ async def registration_events(request: Request, caller: Annotated[Caller, Depend
     phones = _phones(request)
     accounts = [phone.account for phone in await phones.phones(caller, app.app_id)]
 
+    users = platform_of(request).console_users
+    token = request.cookies.get(COOKIE, "")
+
     async def events() -> AsyncIterator[str]:
         shown: dict[str, dict[str, object]] = {}
         started = time.monotonic()
         yield "retry: 2000\n\n"
-        while time.monotonic() - started < STREAM_LIFETIME and not await request.is_disconnected():
+        for tick in itertools.count():
+            if time.monotonic() - started > STREAM_LIFETIME or await request.is_disconnected():
+                return
+            # A stream outlives no session: signed out, expired or deleted ends it (checked every 10 s).
+            if tick % SESSION_CHECK_TICKS == 0 and tick and await users.session(token) is None:
+                return
             now_state = {account: _registration_json(phones.registration(account)) for account in accounts}
             changed = {account: state for account, state in now_state.items() if shown.get(account) != state}
             if changed:
