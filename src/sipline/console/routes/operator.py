@@ -1,6 +1,7 @@
 """/console/operator/...: accounts (create, lock, top up, quote currency), apps, every live call,
 and the system's health (readiness checks and a few figures)."""
 
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -32,8 +33,22 @@ def _decimal(text: str, field: str) -> Decimal:
         raise parameter_error(f"{field} must be a decimal number such as 10.50") from None
 
 
+Page = Callable[[Request, str, int], Awaitable[Response]]
+
+
+async def _submit(
+    request: Request, change: Callable[[Mapping[str, str]], Awaitable[object]], page: Page, done: str
+) -> Response:
+    """Apply a form's change; on success back to `done` (303), on a refusal the page with its reason."""
+    try:
+        await change(await form_of(request))
+    except ApiError as exc:
+        return await page(request, exc.reason, 400)
+    return redirect(done)
+
+
 async def _accounts_page(
-    request: Request, error: str = "", created: NewAccount | None = None, status: int = 200
+    request: Request, error: str = "", status: int = 200, created: NewAccount | None = None
 ) -> Response:
     accounts = await _tenancy(request).list_accounts()
     return render(
@@ -65,20 +80,16 @@ async def create_account(request: Request, _signed: Operator) -> Response:
 @router.post("/accounts/{api_key}/{action}")
 async def account_action(request: Request, api_key: str, action: str, _signed: Operator) -> Response:
     tenancy = _tenancy(request)
-    form = await form_of(request)
-    try:
-        if action == "lock":
-            await tenancy.set_locked(api_key, True)
-        elif action == "unlock":
-            await tenancy.set_locked(api_key, False)
-        elif action == "topup":
-            amount = _decimal(form.get("amount", ""), "amount")
-            await tenancy.top_up(api_key, amount, form.get("reference", "console")[:128])
-        else:
-            raise PageNotFound
-    except ApiError as exc:
-        return await _accounts_page(request, exc.reason, status=400)
-    return redirect("/console/operator/accounts")
+
+    async def change(form: Mapping[str, str]) -> object:
+        if action in ("lock", "unlock"):
+            return await tenancy.set_locked(api_key, action == "lock")
+        amount = _decimal(form.get("amount", ""), "amount")
+        return await tenancy.top_up(api_key, amount, form.get("reference", "console")[:128])
+
+    if action not in ("lock", "unlock", "topup"):
+        raise PageNotFound
+    return await _submit(request, change, _accounts_page, "/console/operator/accounts")
 
 
 async def _apps_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -95,19 +106,17 @@ async def apps(request: Request, _signed: Operator) -> Response:
 
 @router.post("/apps")
 async def create_app(request: Request, _signed: Operator) -> Response:
-    form = await form_of(request)
-    try:
+    async def change(form: Mapping[str, str]) -> object:
         limit = form.get("phone_limit", "").strip()
         if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 9):
             raise parameter_error("phone limit must be a whole number")
-        await _tenancy(request).create_app(
+        return await _tenancy(request).create_app(
             form.get("api_key", ""),
             name=form.get("name", "")[:128],
             phone_limit=int(limit) if limit else None,
         )
-    except ApiError as exc:
-        return await _apps_page(request, exc.reason, status=400)
-    return redirect("/console/operator/apps")
+
+    return await _submit(request, change, _apps_page, "/console/operator/apps")
 
 
 async def _users_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -124,30 +133,27 @@ async def users(request: Request, _signed: Operator) -> Response:
 
 @router.post("/users")
 async def create_user(request: Request, _signed: Operator) -> Response:
-    form = await form_of(request)
-    operator_role = form.get("role") == "operator"
-    try:
-        await platform_of(request).console_users.create(
+    async def change(form: Mapping[str, str]) -> object:
+        operator_role = form.get("role") == "operator"
+        return await platform_of(request).console_users.create(
             form.get("email", ""),
             form.get("password", ""),
             api_key=None if operator_role else form.get("api_key", ""),
             operator=operator_role,
         )
-    except ApiError as exc:
-        return await _users_page(request, exc.reason, status=400)
-    return redirect("/console/operator/users")
+
+    return await _submit(request, change, _users_page, "/console/operator/users")
 
 
 @router.post("/users/delete")
 async def delete_user(request: Request, signed: Operator) -> Response:
-    email = (await form_of(request)).get("email", "")
-    if email == signed.user.email:
-        return await _users_page(request, "You cannot delete yourself.", status=400)
-    try:
-        await platform_of(request).console_users.delete(email)
-    except ApiError as exc:
-        return await _users_page(request, exc.reason, status=400)
-    return redirect("/console/operator/users")
+    async def change(form: Mapping[str, str]) -> object:
+        if form.get("email", "") == signed.user.email:
+            raise parameter_error("you cannot delete yourself")
+        await platform_of(request).console_users.delete(form.get("email", ""))
+        return None
+
+    return await _submit(request, change, _users_page, "/console/operator/users")
 
 
 @router.get("/calls")
