@@ -54,6 +54,16 @@ def test_sign_in_refuses_a_wrong_password_and_then_signs_in(
     context.close()
 
 
+def test_a_form_posted_without_its_csrf_token_is_refused(customer_page: Page) -> None:
+    page = customer_page
+    page.goto("/console/credentials")
+    page.evaluate("document.querySelector('#rotate input[name=csrf]').remove()")
+    page.evaluate("document.getElementById('rotate').submit()")  # a plain post, as a forged form is
+    expect(page.locator(".error")).to_contain_text("did not come from this console")
+    page.goto("/console/credentials")
+    expect(page.locator("#new-secret")).to_have_count(0)  # nothing rotated
+
+
 def test_a_group_of_phones_is_added(customer_page: Page, console_platform: ConsolePlatform) -> None:
     page = customer_page
     page.goto("/console/phones")

@@ -1,15 +1,17 @@
 """Signing in and out of the console: passwords, cookies and their flags, CSRF, the rate limit, expiry."""
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
 from sipline.bootstrap import Platform
 from sipline.console.throttle import FailureCounter
 from sipline.store.models import ConsoleSession, ConsoleUser
-from tests.conftest import Customer
+from tests.conftest import Api, Customer
 from tests.console.conftest import PASSWORD, Console, customer_user
 
 Browsers = Callable[..., Awaitable[Console]]
@@ -172,3 +174,23 @@ def test_the_failure_counter_forgets_old_failures_and_stays_bounded() -> None:
     for n in range(1000):
         counter.failed(f"user{n}@example.com")
     assert len(counter) == 100  # the least recently failed were forgotten
+
+
+async def test_rotating_the_api_secret_shows_the_new_one_once_and_the_old_one_stops(
+    http: httpx.AsyncClient, customer: Customer, signed_in: Console
+) -> None:
+    page = await signed_in.get("/console/credentials")
+    assert f'<code id="api-key">{customer.api_key}</code>' in page.text and "stops the old one" in page.text
+    rotated = await signed_in.htmx("/console/credentials/rotate")
+    secret = re.search(r'<code id="new-secret" class="secret">([^<]+)</code>', rotated.text)
+    assert secret and secret.group(1) != customer.api_secret
+    old = await Api(http, customer).post(
+        "sipQuery", {"current": 1, "size": 1, "params": {"appId": customer.app_id}}
+    )
+    assert old["status"] == "-1"
+    renewed = Customer(customer.api_key, secret.group(1), customer.app_id)
+    new = await Api(http, renewed).post(
+        "sipQuery", {"current": 1, "size": 1, "params": {"appId": customer.app_id}}
+    )
+    assert new["status"] == "0"
+    assert secret.group(1) not in (await signed_in.get("/console/credentials")).text  # shown once
