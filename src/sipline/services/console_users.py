@@ -6,6 +6,7 @@ sign-out and user deletion end them at once).
 """
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
@@ -28,9 +29,14 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")
 EMAIL_MAX = 254
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # argon2 hashes anything, but a megabyte password is only a way to burn CPU
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so that unknown and known users take the same time.
-_DECOY_HASH = _hasher.hash(secrets.token_hex(16))
+hasher = PasswordHasher()  # argon2id, the library's parameters (RFC 9106's second recommendation)
+
+
+@functools.cache
+def _decoy_hash(with_hasher: PasswordHasher) -> str:
+    """Verified against when the e-mail is unknown, so that unknown and known users take the same
+    time; made on first use (a hash costs tens of milliseconds: not at every import)."""
+    return with_hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class ConsoleUsers:
         check_password(password)
         if operator == (api_key is not None):
             raise parameter_error("a console user is either an operator or bound to one account")
-        hashed = await asyncio.to_thread(_hasher.hash, password)
+        hashed = await asyncio.to_thread(hasher.hash, password)
         async with UnitOfWork(self._sessions) as uow:
             account_id = None
             if api_key is not None:
@@ -139,7 +145,7 @@ class ConsoleUsers:
                     .where(ConsoleUser.email == email)
                 )
             ).first()
-        hashed = row[0].password_hash if row is not None else _DECOY_HASH
+        hashed = row[0].password_hash if row is not None else _decoy_hash(hasher)
         # argon2 costs tens of milliseconds of CPU on purpose: off the event loop.
         good = await asyncio.to_thread(_verify, hashed, password[:PASSWORD_MAX])
         if row is None or not good:
@@ -193,7 +199,7 @@ class ConsoleUsers:
 
 def _verify(hashed: str, password: str) -> bool:
     try:
-        return _hasher.verify(hashed, password)
+        return hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
 
