@@ -194,3 +194,10 @@ async def test_rotating_the_api_secret_shows_the_new_one_once_and_the_old_one_st
     )
     assert new["status"] == "0"
     assert secret.group(1) not in (await signed_in.get("/console/credentials")).text  # shown once
+
+
+async def test_unknown_console_pages_and_the_static_files(signed_in: Console) -> None:
+    missing = await signed_in.get("/console/no/such/page")
+    assert missing.status_code == 404 and "There is nothing here." in missing.text
+    script = await signed_in.get("/console/static/htmx.min.js")
+    assert script.status_code == 200 and "htmx" in script.text[:2000]

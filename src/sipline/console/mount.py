@@ -27,6 +27,11 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
+    @app.get("/console/{anything:path}", include_in_schema=False)
+    async def unknown_page(anything: str) -> Response:
+        """Any other console address: the console's own 404 page, not the voice API's envelope."""
+        raise PageNotFound
+
     async def sign_in_required(_request: Request, _exc: Exception) -> Response:
         return redirect("/console/login")
 
