@@ -26,6 +26,8 @@ async def test_an_answered_call_is_hung_up_by_its_voice_id(
             break
         await asyncio.sleep(0.1)
     assert [(c.voice_id, c.state) for c in calls] == [(voice_id, CallState.TALKING)]
+    everyone = await live.live_calls.list(None)  # the operator's view
+    assert [(c.voice_id, c.api_key) for c in everyone] == [(voice_id, api.customer.api_key)]
     assert (await api.post("hangup", {"voiceId": voice_id})) == {
         "status": "0",
         "reason": "success",
