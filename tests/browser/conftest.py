@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import REPO
 from tests.console.conftest import admin_account
 from tests.e2e.conftest import SIPLINE, Served
+from tests.peers import require
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 VIEWPORT = {"width": 1180, "height": 760}
 
@@ -79,10 +79,9 @@ expect.set_options(timeout=15_000)
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+    chromium = require("chromium")  # Debian's (/usr/bin/chromium): Playwright downloads no browser
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True)
         yield launched
         launched.close()
 
