@@ -11,7 +11,12 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-DEBIAN_PACKAGE = {"sipp": "sip-tester", "baresip": "baresip", "php": "php-cli php-curl"}
+DEBIAN_PACKAGE = {
+    "sipp": "sip-tester",
+    "baresip": "baresip",
+    "php": "php-cli php-curl",
+    "chromium": "chromium",
+}
 
 
 def require(binary: str) -> str:

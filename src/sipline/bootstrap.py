@@ -27,7 +27,10 @@ from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
 from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
+from sipline.services.console_users import ConsoleUsers
+from sipline.services.dashboard import DashboardService
 from sipline.services.directory import Directory
+from sipline.services.live_calls import LiveCalls
 from sipline.services.phones import PhoneService
 from sipline.services.recording_links import RecordingLinks
 from sipline.services.recordings import RecordingService
@@ -69,6 +72,9 @@ class Platform:
     limits: LimitStore  # the accounts' fraud limits (operator)
     admission: CallAdmission  # the check of every new call against them (sendSip, phones)
     ledger: LedgerService  # balances and ledgers (getBalance, ledgerQuery, operator adjustments)
+    console_users: ConsoleUsers  # the web console's users and sign-in sessions
+    dashboard: DashboardService  # the console dashboard's aggregates
+    live_calls: LiveCalls  # calls in progress on this node; hang-up (console and voice API)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -165,6 +171,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         limits=limits,
         admission=admission,
         ledger=LedgerService(sessions),
+        console_users=ConsoleUsers(sessions, settings.console_session_ttl),
+        dashboard=DashboardService(sessions),
+        live_calls=LiveCalls(sessions, calls),
     )
 
 

@@ -215,6 +215,21 @@ class Settings(BaseSettings):
         None,
         description="Address the RTP relay names in SDP (default: host); needed when host is 0.0.0.0.",
     )
+    console_session_ttl: int = Field(
+        43_200, ge=300, le=2_592_000, description="Seconds a console sign-in lasts (docs/console.md)."
+    )
+    console_login_attempts_per_user: int = Field(
+        5, ge=1, le=1000, description="Failed console sign-ins per e-mail within console_login_window."
+    )
+    console_login_attempts_per_source: int = Field(
+        20, ge=1, le=100_000, description="Failed console sign-ins per client address within the window."
+    )
+    console_login_window: int = Field(
+        900, ge=10, le=86_400, description="Seconds over which failed console sign-ins are counted."
+    )
+    console_trust_forwarded_proto: bool = Field(
+        False, description="Take X-Forwarded-Proto: https from a TLS proxy as TLS (Secure cookies)."
+    )
 
     @field_validator("digest_algorithms", mode="before")
     @classmethod

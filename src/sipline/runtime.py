@@ -23,6 +23,7 @@ from sipline.services.recordings import SHUTDOWN_GRACE, SWEEP_INTERVAL
 from sipline.startup import StartupError, http_socket, sip_listen_errors
 
 log = logging.getLogger("sipline")
+HTTP_SHUTDOWN_GRACE = 5  # seconds a stopping server lets HTTP requests in progress finish
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 server_header=False,
                 backlog=settings.listen_backlog,
                 limit_concurrency=settings.http_max_connections,
+                # At stop, requests still running after this are cancelled: the console's event
+                # streams never end by themselves, and uvicorn would otherwise wait for them forever.
+                timeout_graceful_shutdown=HTTP_SHUTDOWN_GRACE,
             )
         )
         limit_http_connections(server.config, settings.http_max_connections)

@@ -19,6 +19,8 @@ SIGNED_PATHS = [
     "/sms/getBalance",
     "/voice/getBalance",
     "/voice/ledgerQuery",
+    "/voice/sipDelete",
+    "/voice/hangup",
 ]
 
 

@@ -45,3 +45,14 @@ async def test_wrong_secret(platform: Platform, customer: Customer) -> None:
         with pytest.raises(SiplineError) as caught:
             await sdk.sip_query(customer.app_id)
     assert caught.value.status == "-1"
+
+
+async def test_sip_delete_and_hangup(client: AsyncClient, customer: Customer) -> None:
+    await client.sip_add(customer.app_id, "sdkGroup", "sdk", 2, "861000000")
+    first = (await client.sip_query(customer.app_id)).records[0]
+    await client.sip_delete(customer.app_id, first.account)
+    left = await client.sip_query(customer.app_id)
+    assert left.total == 1 and first.account not in [p.account for p in left.records]
+    with pytest.raises(SiplineError) as caught:
+        await client.hangup("2612020000000000001")
+    assert caught.value.status == "-22" and "not a call of this account in progress" in caught.value.reason

@@ -22,6 +22,7 @@ from sipline.api.routes import (
     recordings,
     records,
 )
+from sipline.console.mount import install_console
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -56,6 +57,7 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(admin_billing.router)
     app.include_router(metrics.router)
     app.include_router(health.router_for(platform))
+    install_console(app, platform)  # the web console at /console
     app.add_middleware(
         BodyLimitMiddleware,
         limit=platform.settings.max_body_bytes,

@@ -87,6 +87,14 @@ class SipResetRequest(WireModel):
     app_id: Identifier = Field(alias="appId")
 
 
+class SipDeleteRequest(SipResetRequest):
+    """sipline's extension: the same body as sipReset."""
+
+
+class HangupRequest(WireModel):
+    voice_id: Identifier = Field(alias="voiceId", description="The voiceId sendSip answered.")
+
+
 class WindowParams(WireModel):
     str_time: str = Field(
         alias="strTime", description="Start, ISO 8601 with offset: 2022-01-01T00:00:00+08:00."

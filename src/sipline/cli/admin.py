@@ -1,6 +1,7 @@
 """`sipline admin ...`: operator commands on the platform's own database."""
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -59,15 +60,6 @@ def _require_platform(settings: Settings) -> None:
     click.echo(f"{problem}: creating a new platform there (--init)", err=True)
 
 
-def _with_tenancy(
-    config_file: Path | None,
-    data_dir: Path | None,
-    database_url: str | None,
-    action: Callable[[TenancyService], Awaitable[T]],
-) -> T:
-    return with_platform(config_file, data_dir, database_url, lambda platform: action(platform.tenancy))
-
-
 def with_platform(
     config_file: Path | None,
     data_dir: Path | None,
@@ -91,6 +83,15 @@ def with_platform(
         return asyncio.run(run())
     except ApiError as exc:
         raise click.ClickException(f"[{exc.status.value}] {exc.reason}") from None
+
+
+def _with_tenancy(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    action: Callable[[TenancyService], Awaitable[T]],
+) -> T:
+    return with_platform(config_file, data_dir, database_url, lambda platform: action(platform.tenancy))
 
 
 def _show_account(view: AccountView, as_json: bool) -> None:
@@ -277,3 +278,76 @@ def app_list(
         ["appId", "apiKey", "name", "phoneLimit", "phoneCount"],
         [[v.app_id, v.api_key, v.name, v.phone_limit, v.phone_count] for v in views],
     )
+
+
+@admin.group()
+def user() -> None:
+    """Web console users: customers (bound to one account) and operators."""
+
+
+@user.command("create")
+@admin_options
+@click.argument("email")
+@click.option("--account", "api_key", help="The apiKey of the account this customer user acts for.")
+@click.option("--operator", is_flag=True, help="An operator of the whole platform.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@json_flag
+def user_create(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    email: str,
+    api_key: str | None,
+    operator: bool,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Create a console user EMAIL (--account KEY or --operator); the password is prompted for."""
+    if operator == (api_key is not None):
+        raise click.UsageError("give exactly one of --account KEY and --operator")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    view = with_platform(
+        config_file,
+        data_dir,
+        database_url,
+        lambda p: p.console_users.create(email, password, api_key=api_key, operator=operator),
+    )
+    shown = {"email": view.email, "role": "operator" if view.operator else "customer", "apiKey": view.api_key}
+    print_json(shown) if as_json else print_mapping(shown)
+
+
+@user.command("list")
+@admin_options
+@json_flag
+def user_list(
+    config_file: Path | None, data_dir: Path | None, database_url: str | None, as_json: bool
+) -> None:
+    """List console users."""
+    views = with_platform(config_file, data_dir, database_url, lambda p: p.console_users.list())
+    rows = [
+        {
+            "email": v.email,
+            "role": "operator" if v.operator else "customer",
+            "apiKey": v.api_key,
+            "createdAt": v.created_at.isoformat(),
+        }
+        for v in views
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["email", "role", "apiKey", "createdAt"], [list(row.values()) for row in rows])
+
+
+@user.command("delete")
+@admin_options
+@click.argument("email")
+def user_delete(
+    config_file: Path | None, data_dir: Path | None, database_url: str | None, email: str
+) -> None:
+    """Delete a console user; their sessions end at once."""
+    with_platform(config_file, data_dir, database_url, lambda p: p.console_users.delete(email))
+    click.echo(f"deleted console user {email}")

@@ -53,6 +53,14 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
     async def sip_reset(self, app_id: str, account: str) -> str:
         return await self.call(calls.sip_reset(app_id, account))
 
+    async def sip_delete(self, app_id: str, account: str) -> None:
+        """Delete a phone (sipline's extension of the voice API)."""
+        await self.call(calls.sip_delete(app_id, account))
+
+    async def hangup(self, voice_id: str) -> None:
+        """Hang up a call in progress (sipline's extension of the voice API)."""
+        await self.call(calls.hangup(voice_id))
+
     async def send_sip(
         self, app_id: str, account: str, callee: str, display_num: str, called_info: str = ""
     ) -> str:

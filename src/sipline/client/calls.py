@@ -98,6 +98,16 @@ def sip_reset(app_id: str, account: str) -> Call[str]:
     return Call("POST", "/voice/sipReset", {"account": account, "appId": app_id}, _str)
 
 
+def sip_delete(app_id: str, account: str) -> Call[None]:
+    """sipline's extension: delete a phone."""
+    return Call("POST", "/voice/sipDelete", {"account": account, "appId": app_id}, _none)
+
+
+def hangup(voice_id: str) -> Call[None]:
+    """sipline's extension: hang up a call in progress."""
+    return Call("POST", "/voice/hangup", {"voiceId": voice_id}, _none)
+
+
 def send_sip(app_id: str, account: str, callee: str, display_num: str, called_info: str = "") -> Call[str]:
     body = {
         "callee": callee,

@@ -60,6 +60,14 @@ class Client(ClientBase[httpx.Client]):
     def sip_reset(self, app_id: str, account: str) -> str:
         return self.call(calls.sip_reset(app_id, account))
 
+    def sip_delete(self, app_id: str, account: str) -> None:
+        """Delete a phone (sipline's extension of the voice API)."""
+        self.call(calls.sip_delete(app_id, account))
+
+    def hangup(self, voice_id: str) -> None:
+        """Hang up a call in progress (sipline's extension of the voice API)."""
+        self.call(calls.hangup(voice_id))
+
     def send_sip(
         self, app_id: str, account: str, callee: str, display_num: str, called_info: str = ""
     ) -> str:

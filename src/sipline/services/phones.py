@@ -1,9 +1,10 @@
-"""Customer use cases for SIP phones: sipAdd, sipQuery and sipReset."""
+"""Customer use cases for SIP phones: sipAdd, sipQuery, sipReset and sipDelete; the console's views."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +23,32 @@ from sipline.store.secretbox import SecretBox
 
 class Registrations(Protocol):
     def latest(self, account: str, now: datetime) -> Binding | None: ...
+
+    def remove_all_bindings(self, account: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    contact: str
+    user_agent: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    """A phone as the console shows it (no password: that is revealed on request)."""
+
+    group_name: str
+    name: str
+    account: str
+    display_num: str
+    registration: Registration | None  # the freshest live binding, if any
+
+
+def registration_of(binding: Binding | None) -> Registration | None:
+    if binding is None:
+        return None
+    return Registration(binding.contact, binding.user_agent, binding.expires_at)
 
 
 class PhoneService:
@@ -91,11 +118,7 @@ class PhoneService:
     async def reset_password(self, caller: Caller, app_id: str, account: str) -> str:
         password = ids.new_sip_password()
         async with UnitOfWork(self._sessions) as uow:
-            app_pk = await uow.session.scalar(
-                select(App.id).where(App.app_id == app_id, App.account_id == caller.account_id)
-            )
-            if app_pk is None:
-                raise _not_owned(app_id)
+            app_pk = await _owned_app(uow.session, caller, app_id)
             changed = await uow.session.execute(
                 update(Phone)
                 .where(Phone.app_pk == app_pk, Phone.account == account)
@@ -103,12 +126,74 @@ class PhoneService:
                 .returning(Phone.id)
             )
             if changed.scalar() is None:
-                raise parameter_error(f"account {account!r} is not a phone of app {app_id}")
+                raise _not_a_phone(account, app_id)
             version = await bump_version(uow.session)
             await uow.commit()
         self._directory.invalidate_app(app_id)
         self._directory.own_change(version)
         return password
+
+    async def phones(self, caller: Caller, app_id: str) -> list[PhoneView]:
+        """The app's phones in display order (group, position), each with its live registration."""
+        async with self._sessions() as session:
+            app_pk = await _owned_app(session, caller, app_id)
+            rows = (
+                await session.execute(
+                    select(PhoneGroup.name, Phone.name, Phone.account, Phone.display_num)
+                    .join(PhoneGroup, Phone.group_id == PhoneGroup.id)
+                    .where(Phone.app_pk == app_pk)
+                    .order_by(Phone.group_id, Phone.position)
+                )
+            ).all()
+        return [
+            PhoneView(group, name, account, display_num, self.registration(account))
+            for group, name, account, display_num in rows
+        ]
+
+    def registration(self, account: str) -> Registration | None:
+        return registration_of(self._registrations.latest(account, datetime.now(UTC)))
+
+    async def password(self, caller: Caller, app_id: str, account: str) -> str:
+        """The phone's SIP password (decrypted), for the caller's own phone only."""
+        async with self._sessions() as session:
+            app_pk = await _owned_app(session, caller, app_id)
+            encrypted = await session.scalar(
+                select(Phone.password_enc).where(Phone.app_pk == app_pk, Phone.account == account)
+            )
+        if encrypted is None:
+            raise _not_a_phone(account, app_id)
+        return self._secrets.decrypt(encrypted)
+
+    async def delete_phone(self, caller: Caller, app_id: str, account: str) -> None:
+        """sipDelete: remove the phone, free its place in the app's limit, drop its registrations."""
+        async with UnitOfWork(self._sessions) as uow:
+            app_pk = await _owned_app(uow.session, caller, app_id)
+            deleted = await uow.session.execute(
+                delete(Phone).where(Phone.app_pk == app_pk, Phone.account == account).returning(Phone.id)
+            )
+            if deleted.scalar() is None:
+                raise _not_a_phone(account, app_id)
+            await uow.session.execute(
+                update(App).where(App.id == app_pk).values(phone_count=App.phone_count - 1)
+            )
+            version = await bump_version(uow.session)
+            await uow.commit()
+        self._directory.invalidate_app(app_id)
+        self._directory.own_change(version)
+        self._registrations.remove_all_bindings(account)  # it can no longer be called, nor register
+
+
+async def _owned_app(session: AsyncSession, caller: Caller, app_id: str) -> int:
+    app_pk = await session.scalar(
+        select(App.id).where(App.app_id == app_id, App.account_id == caller.account_id)
+    )
+    if app_pk is None:
+        raise _not_owned(app_id)
+    return app_pk
+
+
+def _not_a_phone(account: str, app_id: str) -> ApiError:
+    return parameter_error(f"account {account!r} is not a phone of app {app_id}")
 
 
 async def _reserve_capacity(session: AsyncSession, caller: Caller, app_id: str, quantity: int) -> int:

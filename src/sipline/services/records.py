@@ -1,5 +1,6 @@
 """Reading call records: one by voiceId, or pages of a time window (newest first)."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,10 @@ class RecordFilter:
     window: TimeWindow
     group_name: str | None = None
     phone_name: str | None = None
+    # The console's further filters (the voice API uses none of them).
+    termination_code: str | None = None
+    answered_only: bool = False
+    min_duration: int | None = None  # seconds of conversation
 
 
 class RecordService:
@@ -46,6 +51,19 @@ class RecordService:
         async with self._sessions() as session:
             return await fetch_page(session, statement, order, page)
 
+    async def stream(
+        self, caller: Caller, where: RecordFilter, batch: int = 500
+    ) -> AsyncIterator[CallRecord]:
+        """Every record of the filter, newest first, fetched in batches (a CSV export of any size
+        holds one batch in memory)."""
+        statement = _filtered(caller, where).order_by(
+            CallRecord.submit_time.desc(), CallRecord.voice_id.desc()
+        )
+        async with self._sessions() as session:
+            result = await session.stream_scalars(statement.execution_options(yield_per=batch))
+            async for record in result:
+                yield record
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
@@ -60,4 +78,10 @@ def _filtered(caller: Caller, where: RecordFilter) -> Select[CallRecord]:
         statement = statement.where(CallRecord.group_name == where.group_name)
     if where.phone_name is not None:
         statement = statement.where(CallRecord.phone_name == where.phone_name)
+    if where.termination_code is not None:
+        statement = statement.where(CallRecord.termination_code == where.termination_code)
+    if where.answered_only:
+        statement = statement.where(CallRecord.answer_time.is_not(None))
+    if where.min_duration is not None:
+        statement = statement.where(CallRecord.call_duration >= where.min_duration)
     return statement

@@ -207,6 +207,14 @@ class TenancyService:
             )
         return await self.get_account(api_key)
 
+    async def rotate_secret(self, api_key: str) -> str:
+        """A new apiSecret for the account; the old one stops signing at once (directory invalidated)."""
+        secret = ids.new_api_secret()
+        async with self._changing() as session:
+            account = await _account(session, api_key)
+            account.api_secret_enc = self._secrets.encrypt(secret)
+        return secret
+
     async def get_account(self, api_key: str) -> AccountView:
         async with self._sessions() as session:
             account = await _account(session, api_key)

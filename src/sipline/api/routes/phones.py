@@ -1,11 +1,11 @@
-"""POST /voice/sipAdd, /voice/sipQuery, /voice/sipReset."""
+"""POST /voice/sipAdd, /voice/sipQuery, /voice/sipReset, and sipline's /voice/sipDelete."""
 
 from fastapi import APIRouter, Request
 
 from sipline.api.body import json_body, parse_body
 from sipline.api.envelope import JsonResponse, page_data, success
 from sipline.api.responses import Envelope, PageData, PhoneRecord
-from sipline.api.schemas import SipAddRequest, SipQueryRequest, SipResetRequest
+from sipline.api.schemas import SipAddRequest, SipDeleteRequest, SipQueryRequest, SipResetRequest
 from sipline.api.signed_route import SignedRoute, caller_of
 from sipline.domain.paging import PageRequest
 from sipline.domain.phones import NewPhoneGroup
@@ -61,3 +61,16 @@ async def sip_query(request: Request) -> JsonResponse:
 async def sip_reset(request: Request) -> JsonResponse:
     body = await parse_body(request, SipResetRequest)
     return success(await _phones(request).reset_password(caller_of(request), body.app_id, body.account))
+
+
+@router.post(
+    "/sipDelete",
+    response_model=Envelope[None],
+    summary="Delete a SIP phone (a sipline extension)",
+    description="Removes the phone, frees its place in the app's phone limit and drops its registrations.",
+    openapi_extra=json_body(SipDeleteRequest),
+)
+async def sip_delete(request: Request) -> JsonResponse:
+    body = await parse_body(request, SipDeleteRequest)
+    await _phones(request).delete_phone(caller_of(request), body.app_id, body.account)
+    return success(None)

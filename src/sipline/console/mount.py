@@ -1,0 +1,47 @@
+"""Puts the console into the platform's FastAPI app: its routes, static files and page errors."""
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in
+from sipline.console.throttle import LoginThrottle
+from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
+from sipline.services.readiness import ReadinessProbe
+
+if TYPE_CHECKING:
+    from sipline.bootstrap import Platform
+
+
+def install_console(app: FastAPI, platform: "Platform") -> None:
+    settings = platform.settings
+    app.state.console_throttle = LoginThrottle(
+        settings.console_login_attempts_per_user,
+        settings.console_login_attempts_per_source,
+        settings.console_login_window,
+    )
+    app.state.console_readiness = ReadinessProbe(platform.engine, platform.sip, platform.media)
+    for module in (sign_in, dashboard, phones, records, calls, credentials, operator):
+        app.include_router(module.router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    @app.get("/console/{anything:path}", include_in_schema=False)
+    async def unknown_page(anything: str) -> Response:
+        """Any other console address: the console's own 404 page, not the voice API's envelope."""
+        raise PageNotFound
+
+    async def sign_in_required(_request: Request, _exc: Exception) -> Response:
+        return redirect("/console/login")
+
+    async def not_found(request: Request, _exc: Exception) -> HTMLResponse:
+        return render(request, "error.html", status=404, message="There is nothing here.")
+
+    async def refused(request: Request, exc: Exception) -> HTMLResponse:
+        assert isinstance(exc, Refused)
+        return render(request, "error.html", status=exc.status, message=exc.message)
+
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(PageNotFound, not_found)
+    app.add_exception_handler(Refused, refused)

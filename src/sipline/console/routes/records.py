@@ -1,0 +1,173 @@
+"""/console/records: filters, paging, the streamed CSV export of the filtered set, and a call's page
+(timeline, cost and rating terms, digits, the recording)."""
+
+import csv
+import io
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+
+from sipline.console.session import customer
+from sipline.console.web import SECURITY_HEADERS, PageNotFound, platform_of, render
+from sipline.domain.errors import ApiError
+from sipline.domain.paging import MAX_PAGE, PageRequest
+from sipline.domain.recordings import RecordingStatus
+from sipline.domain.time_window import MAX_WINDOW, TimeWindow
+from sipline.services.auth import Caller
+from sipline.services.live_calls import state_of
+from sipline.services.records import RecordFilter, RecordService
+from sipline.store.models import CallRecord
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 50
+CSV_COLUMNS = (
+    "voiceId", "submitTime", "groupName", "phoneName", "account", "callee", "displayNum", "calledInfo",
+    "answerTime", "hangupTime", "callDuration", "chargedDuration", "terminationCode", "terminationReason",
+    "cost", "currency", "rate", "billPeriod", "digits",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filter form as given (shown back in the form) and as the service's RecordFilter."""
+
+    values: Mapping[str, str]
+    where: RecordFilter
+    page: int
+    error: str = ""
+
+
+def _instant(text: str, default: datetime) -> datetime:
+    if not text.strip():
+        return default
+    parsed = datetime.fromisoformat(text.strip())  # ValueError: the caller shows it
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)  # a form's local time: UTC
+
+
+def _count(text: str, field: str, high: int) -> int | None:
+    if not text.strip():
+        return None
+    if not (text.isascii() and text.strip().isdigit() and len(text.strip()) <= 9 and int(text) <= high):
+        raise ValueError(f"{field} must be a whole number 0-{high}")
+    return int(text)
+
+
+def filters_of(request: Request) -> Filters:
+    query = request.query_params
+    values = {
+        key: query.get(key, "")[:64]
+        for key in ("start", "end", "group", "phone", "code", "answered", "min_duration", "page")
+    }
+    now = datetime.now(UTC)
+    default_window = TimeWindow(now - timedelta(days=1), now)
+    try:
+        end = _instant(values["end"], default_window.end)
+        start = _instant(values["start"], end - timedelta(days=1))
+        if end < start:
+            raise ValueError("the window ends before it starts")
+        if end - start > MAX_WINDOW:
+            raise ValueError("the window is longer than 31 days")
+        where = RecordFilter(
+            TimeWindow(start, end),
+            group_name=values["group"] or None,
+            phone_name=values["phone"] or None,
+            termination_code=values["code"] or None,
+            answered_only=values["answered"] == "1",
+            min_duration=_count(values["min_duration"], "minimum duration", 86_400),
+        )
+        page = _count(values["page"], "page", MAX_PAGE) or 1
+    except (ValueError, OverflowError) as exc:
+        return Filters(values, RecordFilter(default_window), 1, f"Filters not applied: {exc}")
+    return Filters(values, where, max(page, 1))
+
+
+def _records(request: Request) -> RecordService:
+    return platform_of(request).records
+
+
+@router.get("/records")
+async def records_page(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
+    filters = filters_of(request)
+    page = await _records(request).query(caller, filters.where, PageRequest(filters.page, PAGE_SIZE))
+    query = {key: value for key, value in filters.values.items() if value and key != "page"}
+    return render(request, "records.html", page=page, filters=filters, query=query, state_of=state_of)
+
+
+def _csv_line(row: list[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(["" if value is None else _defused(str(value)) for value in row])
+    return out.getvalue()
+
+
+def _defused(cell: str) -> str:
+    """A cell a spreadsheet would take for a formula (=, +, -, @ first) is prefixed with ' (CSV injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell) else cell
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_row(record: CallRecord) -> list[object]:
+    return [
+        record.voice_id, record.submit_time.isoformat(), record.group_name, record.phone_name,
+        record.phone_account, record.callee, record.display_num, record.called_info,
+        record.answer_time.isoformat() if record.answer_time else None,
+        record.hangup_time.isoformat() if record.hangup_time else None,
+        record.call_duration, record.charged_duration, record.termination_code, record.termination_reason,
+        record.cost, record.currency, record.rate, record.bill_period,
+        "" if record.feedback_value == "-1" else record.feedback_value,
+    ]  # fmt: skip
+
+
+@router.get("/records.csv")
+async def records_csv(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
+    filters = filters_of(request)
+    if filters.error:
+        return render(request, "error.html", status=400, message=filters.error)
+    records = _records(request)
+
+    async def lines() -> AsyncIterator[str]:
+        yield _csv_line(list(CSV_COLUMNS))
+        async for record in records.stream(caller, filters.where):
+            yield _csv_line(_csv_row(record))
+
+    headers = {**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="records.csv"'}
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/records/{voice_id}")
+async def record_page(
+    request: Request, voice_id: str, caller: Annotated[Caller, Depends(customer)]
+) -> Response:
+    try:
+        record = await _records(request).get(caller, voice_id)
+    except ApiError:
+        raise PageNotFound from None  # not a voiceId, or another account's call: the same 404
+    audio_url = recording_note = None
+    if record.recording_file_id:
+        try:
+            link = await platform_of(request).recording_links.link(caller, record.recording_file_id)
+        except ApiError as exc:
+            recording_note = exc.reason
+        else:
+            path = request.app.url_path_for("recording_file", recording_id=link.recording_id)
+            audio_url = f"{path}?{urlencode({'expires': link.expires, 'sig': link.signature})}"
+    return render(
+        request,
+        "record.html",
+        record=record,
+        state=state_of(record),
+        audio_url=audio_url,
+        recording_note=recording_note,
+        ready=RecordingStatus.READY,
+    )

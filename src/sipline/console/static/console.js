@@ -1,0 +1,56 @@
+// sipline console: live registrations (server-sent events), ticking call durations, dashboard charts.
+// No inline script anywhere (the Content-Security-Policy allows scripts from the platform only).
+"use strict";
+
+function watchRegistrations() {
+  const table = document.getElementById("phones");
+  if (!table || !window.EventSource) return;
+  const source = new EventSource(table.dataset.events);
+  source.addEventListener("registration", (event) => {
+    const changes = JSON.parse(event.data);
+    for (const [account, state] of Object.entries(changes)) {
+      const row = document.getElementById("phone-" + account);
+      if (!row) continue;
+      const cell = (name) => row.querySelector("." + name);
+      cell("state").textContent = state.registered ? "registered" : "not registered";
+      cell("state").className = "state " + (state.registered ? "on" : "off");
+      cell("contact").textContent = state.contact || "";
+      cell("user-agent").textContent = state.userAgent || "";
+      cell("expires").textContent = state.expires || "";
+    }
+  });
+}
+
+function tickDurations() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll(".duration[data-since]")) {
+    const since = Date.parse(cell.dataset.since);
+    if (!isNaN(since)) cell.textContent = Math.max(0, Math.floor((now - since) / 1000)) + " s";
+  }
+}
+
+function drawCharts() {
+  const data = document.getElementById("chart-data");
+  if (!data || !window.uPlot) return;
+  const charts = JSON.parse(data.textContent);
+  const width = (id) => Math.max(300, document.getElementById(id).clientWidth - 10);
+  new uPlot({
+    width: width("chart-hours"), height: 220,
+    series: [{}, {label: "answered", stroke: "#2a7", fill: "rgba(34,170,119,0.15)"},
+             {label: "failed", stroke: "#c33", fill: "rgba(204,51,51,0.10)"}],
+    axes: [{}, {label: "calls"}],
+  }, [charts.hours, charts.answered, charts.failed], document.getElementById("chart-hours"));
+  new uPlot({
+    width: width("chart-days"), height: 220,
+    series: [{}, {label: "spend", stroke: "#36c", fill: "rgba(51,102,204,0.15)"}],
+    axes: [{}, {label: "spend"}],
+  }, [charts.days, charts.spend], document.getElementById("chart-days"));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  watchRegistrations();
+  drawCharts();
+  tickDurations();
+  setInterval(tickDurations, 1000);
+});
+document.addEventListener("htmx:afterSwap", tickDurations);

@@ -1,0 +1,106 @@
+"""What every console page shares: templates (autoescaped), form bodies, and the page-level errors
+(sign-in needed, not found, refused) that become HTML answers rather than the voice API's envelope."""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+if TYPE_CHECKING:
+    from sipline.bootstrap import Platform
+
+HERE = Path(__file__).parent
+FORM_MAX_FIELDS = 50
+SECURITY_HEADERS = {
+    # Scripts only from the platform (no inline script: markup that slipped through cannot run).
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "media-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class SignInRequired(Exception):
+    """No valid session: the browser is sent to the sign-in page."""
+
+
+class PageNotFound(Exception):
+    """Nothing of this user's at that address (also what another account's data looks like)."""
+
+
+class Refused(Exception):
+    """A request the console refuses (bad or missing CSRF token, too many sign-ins)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _iso(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds")
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    enable_async=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters["iso"] = _iso
+templates.filters["money"] = _money
+
+
+def platform_of(request: Request) -> "Platform":
+    """The platform serving the request: its services are what the pages show and change."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    signed = getattr(request.state, "signed_in", None)
+    html = templates.get_template(name).render(request=request, signed=signed, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def redirect(url: str) -> Response:
+    """After a form post (303: the browser GETs the page); for htmx, a client-side redirect."""
+    response = RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+async def form_of(request: Request) -> Mapping[str, str]:
+    """The url-encoded form body (first value of each field), read once and kept on the request.
+    The body's size is bounded by the platform's BodyLimitMiddleware."""
+    cached: dict[str, str] | None = getattr(request.state, "form", None)
+    if cached is not None:
+        return cached
+    form: dict[str, str] = {}
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        body = (await request.body()).decode("utf-8", "replace")
+        for key, value in parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_MAX_FIELDS):
+            form.setdefault(key, value)
+    request.state.form = form
+    return form
+
+
+def chart_json(value: object) -> str:
+    """Chart data for a <script type="application/json"> element (read by console.js)."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
