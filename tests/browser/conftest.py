@@ -77,7 +77,9 @@ def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conso
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: Playwright's sync API runs an event loop in this thread while
+# it is open, and the asyncio tests that run after this module (in the same process) need none.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     chromium = require("chromium")  # Debian's (/usr/bin/chromium): Playwright downloads no browser
     with sync_playwright() as playwright:

@@ -16,7 +16,8 @@ from sipline.domain.signing import compute_sign
 from tests.browser.conftest import PASSWORD, VIEWPORT, ConsolePlatform
 from tests.e2e.conftest import SIPLINE
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.interop]
+# One process runs the steps, in order: each leaves what the next one needs (`shared`).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.interop, pytest.mark.xdist_group("browser")]
 XSS = "<script>alert(1)</script><b>bold</b>"
 
 
