@@ -4,6 +4,7 @@ import logging
 import secrets
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,6 +17,8 @@ from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.events.domain import RecordingReady
+from sipline.events.stream import EventStream
 from sipline.media.port import MediaPlane
 from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
@@ -58,6 +61,7 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -103,6 +107,10 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
     media = build_media_plane(settings)
+    events = EventStream()
+    recordings.on_ready = lambda voice_id, recording_id: events.publish(
+        RecordingReady(voice_id, datetime.now(UTC), recording_id)
+    )
     calls = CallService(
         sessions,
         directory,
@@ -115,6 +123,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         TrunkResolver(),
         media,
         recordings,
+        events,
     )
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
@@ -142,6 +151,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        events=events,
     )
 
 

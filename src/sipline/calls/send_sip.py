@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.billing.rating import Rate, RateDeck, affordable_seconds
 from sipline.calls.background import BackgroundTasks
+from sipline.calls.call_events import PublishedCall
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
 from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
@@ -31,6 +32,8 @@ from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
+from sipline.events.domain import CallAccepted
+from sipline.events.stream import EventStream
 from sipline.logs import voice_id as logged_voice_id
 from sipline.media.port import MediaPlane
 from sipline.services.auth import Caller
@@ -81,6 +84,7 @@ class CallService:
         resolver: TrunkResolver,
         media: MediaPlane,
         recordings: RecordingSink | None = None,
+        events: EventStream | None = None,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -94,6 +98,7 @@ class CallService:
         self._resolver = resolver
         self._media = media
         self.recordings = recordings  # where recordings go (the recordings service); None: not recorded
+        self.events = events or EventStream()  # the calls' domain events, for their subscribers
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -123,6 +128,7 @@ class CallService:
         except BaseException:
             self._busy.discard(order.account)
             raise
+        self.events.publish(CallAccepted(terms.voice_id, now))
         self._start(terms, limits, order, binding, CalleeTarget(order.callee, order.display_num, trunk))
         return terms.voice_id
 
@@ -194,7 +200,7 @@ class CallService:
             self._sip,
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
-            journal,
+            PublishedCall(journal, self.events, terms.voice_id),
             self._media,
             limits=limits,
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
