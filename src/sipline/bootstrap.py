@@ -17,7 +17,10 @@ from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
-from sipline.events.domain import RecordingReady
+from sipline.events.delivery import DeliveryPolicy, PushWorker
+from sipline.events.domain import CallEvent, RecordingReady
+from sipline.events.outbox import LiveEvents, Outbox
+from sipline.events.ssrf import UrlGuard
 from sipline.events.stream import EventStream
 from sipline.media.port import MediaPlane
 from sipline.media.relay import EmbeddedMediaPlane
@@ -26,6 +29,7 @@ from sipline.open_files import default_sip_connection_cap
 from sipline.services.auth import AuthService
 from sipline.services.directory import Directory
 from sipline.services.phones import PhoneService
+from sipline.services.push import PushService
 from sipline.services.recording_links import RecordingLinks
 from sipline.services.recordings import RecordingService
 from sipline.services.records import RecordService
@@ -62,6 +66,8 @@ class Platform:
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
     events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
+    push: PushWorker  # delivers the status report push's outbox; run by runtime.running
+    push_config: PushService  # push URLs, secrets, events, outbox and replays (admin, customer)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -125,6 +131,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         recordings,
         events,
     )
+    push = build_push(settings, sessions, secrets_box, calls, events)
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
     return Platform(
@@ -152,7 +159,45 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         ),
         media=media,
         events=events,
+        push=push,
+        push_config=PushService(sessions, secrets_box, push.guard, push.wake),
     )
+
+
+def build_push(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    secrets_box: SecretBox,
+    calls: CallService,
+    events: EventStream,
+) -> PushWorker:
+    """The status report push: reports written with each settlement, extension events from the event
+    stream, and the worker that delivers them (woken by new rows and by recordings becoming ready)."""
+    from sipline.api.record_wire import push_event, push_report
+
+    worker = PushWorker(
+        sessions,
+        secrets_box,
+        UrlGuard(settings.push_allowed_networks),
+        DeliveryPolicy(
+            timeout=settings.push_timeout,
+            schedule=settings.push_retry_schedule,
+            retry_after_max=settings.push_retry_after_max,
+            batch=settings.push_batch,
+            concurrency=settings.push_concurrency,
+            poll_interval=settings.push_poll_interval,
+        ),
+    )
+    outbox = Outbox(push_report, push_event, settings.push_recording_wait, worker.wake)
+    calls.writer.in_settlement.append(outbox.write_reports)
+    events.subscribe(LiveEvents(sessions, outbox))
+
+    def recording_ready(event: CallEvent) -> None:
+        if isinstance(event, RecordingReady):
+            worker.wake()  # a report held for this recording may go now
+
+    events.subscribe(recording_ready)
+    return worker
 
 
 def build_media_plane(settings: Settings) -> MediaPlane:
