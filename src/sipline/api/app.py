@@ -10,7 +10,7 @@ from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
 from sipline.api.observed import ObservedRequests
 from sipline.api.openapi import install_openapi
-from sipline.api.routes import admin, calls, health, metrics, phones, recordings, records
+from sipline.api.routes import admin, calls, health, metrics, phones, push, recordings, records
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -39,6 +39,8 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(recordings.voice)
     app.include_router(recordings.files)
     app.include_router(admin.router)
+    app.include_router(push.admin)
+    app.include_router(push.voice)
     app.include_router(metrics.router)
     app.include_router(health.router_for(platform))
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)

@@ -12,6 +12,7 @@ from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.push import set_push  # noqa: F401 (adds the push commands to `admin app`)
 from sipline.cli.records import records
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError

@@ -225,7 +225,12 @@ class PushWorker:
             rows = (
                 await session.execute(
                     update(OUTBOX)
-                    .where(OUTBOX.c.id.in_(ids))
+                    # still due: what another node claimed meanwhile is not claimed twice
+                    .where(
+                        OUTBOX.c.id.in_(ids),
+                        OUTBOX.c.state.in_((PENDING, DELIVERING)),
+                        OUTBOX.c.next_attempt_at <= now,
+                    )
                     .values(
                         state=DELIVERING,
                         attempts=OUTBOX.c.attempts + 1,
