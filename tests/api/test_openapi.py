@@ -16,6 +16,7 @@ SIGNED_PATHS = [
     "/voice/recordGroupQuery",
     "/voice/recordSipQuery",
     "/voice/getRecordingFileUrl",
+    "/voice/getPushConfig",
 ]
 
 
