@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 MAX_URL = 2048
+RECHECK_AFTER = 5.0  # seconds a checked target is used before the name is resolved and checked again
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -41,7 +45,7 @@ def parse(url: str) -> SplitResult:
     """The URL's parts, if it can be a push URL at all (http or https, a host, no credentials)."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
         raise PushUrlError(f"the push URL must be 1 to {MAX_URL} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if _UNSAFE.search(url):
         raise PushUrlError("the push URL must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
@@ -66,6 +70,20 @@ class UrlGuard:
         self.allowed: tuple[IpNetwork, ...] = tuple(
             ipaddress.ip_network(network, strict=False) for network in allowed_networks
         )
+        self._checked: dict[str, tuple[float, Target]] = {}  # url -> (when, target), for sending
+
+    async def recent_target(self, url: str) -> Target:
+        """``target(url)``, resolved and checked at most ``RECHECK_AFTER`` seconds ago: the worker's,
+        so that a thousand reports a second to one endpoint do not make a thousand DNS lookups."""
+        now = time.monotonic()
+        known = self._checked.get(url)
+        if known is not None and now - known[0] < RECHECK_AFTER:
+            return known[1]
+        target = await self.target(url)
+        if len(self._checked) >= 10_000:
+            self._checked.clear()
+        self._checked[url] = (now, target)
+        return target
 
     def refusal(self, address: IpAddress) -> str | None:
         """Why pushes may not go to ``address``, or None."""
