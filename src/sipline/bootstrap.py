@@ -133,7 +133,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     )
     push = build_push(settings, sessions, secrets_box, calls, events)
     metrics = PlatformMetrics()
-    metrics.watch(bindings, sip, calls, media)
+    metrics.watch(bindings, sip, calls, media, push)
     return Platform(
         settings=settings,
         engine=engine,

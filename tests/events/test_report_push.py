@@ -94,3 +94,30 @@ async def test_each_call_gets_one_signed_report_equal_to_its_record(
     assert all(row.attempts == 1 and row.last_status == 204 for row in outbox)
     view = await live.push_config.show(api.customer.app_id)
     assert view.outbox == {"delivered": 2}
+    exported = live.metrics.expose().decode()
+    assert 'sipline_push_deliveries_total{outcome="delivered"} 2.0' in exported
+    assert "sipline_push_queue_depth " in exported and "sipline_push_oldest_pending_seconds " in exported
+
+
+async def test_apps_that_choose_ringing_and_answered_get_them_before_the_report_in_sequence(
+    live: Platform, pushing: Platform, api: Api, phone_of: PhoneFactory, receiver: Receiver
+) -> None:
+    config = await live.push_config.set_push(
+        api.customer.app_id, receiver.url, ["report", "ringing", "answered"]
+    )
+    _phone, record = await phone_of()
+    voice_id = (await send(api, record, UK + "9001"))["data"]
+    done = await finished(api, voice_id)
+    arrivals = await arrived(receiver, lambda got: len(got) >= 3)
+    events = sorted((arrival.verified(config.secret) for arrival in arrivals), key=lambda e: e["sequence"])
+    assert [(e["event"], e["sequence"], e["eventId"]) for e in events] == [
+        ("ringing", 1, f"msg_{voice_id}_1"),
+        ("answered", 2, f"msg_{voice_id}_2"),
+        ("report", 3, f"msg_{voice_id}_3"),
+    ]
+    ringing, answered, report = events
+    assert ringing["ringingTime"] // 1000 == int(datetime.fromisoformat(done["ringingTime"]).timestamp())
+    assert answered["answerTime"] // 1000 == int(datetime.fromisoformat(done["answerTime"]).timestamp())
+    assert ringing["voiceId"] == answered["voiceId"] == voice_id and ringing["type"] == 3
+    assert ringing["callee"] == done["callee"] and answered["displayNum"] == done["displayNum"]
+    assert_report_is_the_record(report, done)

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.events import signing
@@ -57,6 +57,7 @@ LEASE_MARGIN = 15.0  # seconds beyond the request timeout before a claimed row m
 MAX_RESPONSE = 65_536  # bytes of an endpoint's answer read (and ignored)
 USER_AGENT = "sipline-push/1"
 CLIENT_POOL = 4  # connections per httpx client
+MEASURE_EVERY = 5.0  # seconds between looks at the outbox's depth (metrics)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class PushWorker:
         self._clients: list[httpx.AsyncClient] = []
         self._tls = httpx.create_ssl_context()  # one for every client: loading the CAs costs 50 ms
         self._turn = 0
+        # (events pending or delivering, seconds the oldest has waited): read every MEASURE_EVERY s
+        self.backlog: tuple[int, float] = (0, 0.0)
+        self._measured = 0.0
 
     def wake(self) -> None:
         """New events are due (written, replayed, a recording ready): look now, not at the next poll."""
@@ -168,6 +172,8 @@ class PushWorker:
                 inflight -= done
                 if done:
                     await self._record([task.result() for task in done])
+                if time.monotonic() - self._measured >= MEASURE_EVERY:
+                    await self._measure()
                 self._woken.clear()
                 free = policy.concurrency - len(inflight)
                 claimed = await self._claim(min(policy.batch, free)) if free > 0 else []
@@ -198,6 +204,19 @@ class PushWorker:
         for client in self._clients:
             await client.aclose()
         self._clients = []
+
+    async def _measure(self) -> None:
+        self._measured = time.monotonic()
+        async with self._sessions() as session:
+            depth, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OUTBOX.c.created_at)).where(
+                        OUTBOX.c.state.in_((PENDING, DELIVERING))
+                    )
+                )
+            ).one()
+        waited = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        self.backlog = (int(depth), max(0.0, waited))
 
     # -- claiming ------------------------------------------------------------------------------
     async def _claim(self, limit: int) -> list[Claimed]:
