@@ -14,6 +14,7 @@ from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
 from sipline.cli.push import set_push  # noqa: F401 (adds the push commands to `admin app`)
 from sipline.cli.records import records
+from sipline.cli.webhooks import webhooks
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
 
@@ -63,6 +64,7 @@ def serve(
 for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
 cli.add_command(records)
+cli.add_command(webhooks)
 
 
 def main() -> None:
