@@ -31,6 +31,7 @@ async def test_the_operator_sets_rotates_and_chooses_and_the_customer_reads_it(
     assert (await admin(http, "GET", base))["data"] == rotated
     assert (await admin(http, "GET", f"{base}/outbox?state=failed&limit=10"))["data"] == []
     assert (await admin(http, "POST", f"{base}/replay", {}))["data"] == {"queued": 0}
+    assert (await admin(http, "GET", f"{base}/log?eventId=msg_1_3&limit=5"))["data"] == []
 
     read = await api.post("getPushConfig", {"appId": customer.app_id})
     assert read["status"] == "0" and read["data"] == rotated  # the secret to verify reports with
@@ -51,6 +52,7 @@ async def test_bad_push_requests_answer_minus_22_with_the_reason(
         ("PUT", "/admin/apps/noSuchApp/push", {"url": URL}, "appId 'noSuchApp' does not exist"),
         ("POST", f"{base}/rotate", {"graceSeconds": 10**9}, "graceSeconds"),
         ("GET", f"{base}/outbox?limit=100000", None, "limit"),
+        ("GET", f"{base}/log?limit=0", None, "limit"),
     ]:
         response = await http.request(method, path, json=body, headers=AUTH)
         answer = response.json()

@@ -78,6 +78,11 @@ def test_a_report_settled_before_a_sigkill_is_delivered_after_the_restart(
     assert report["voiceId"] == record["voiceId"] and report["terminationCode"] == "404"
     assert report["eventId"] == arrival.event_id == f"msg_{record['voiceId']}_3"
     assert outbox(operator, app_id)[0]["state"] == "delivered"
+    log = operator.json("admin", "app", "push-log", app_id)
+    assert log[0]["status"] == 204 and log[-1]["status"] is None and "ConnectError" in log[-1]["error"]
+    assert [
+        row["status"] for row in table(operator.ok("admin", "app", "push-log", app_id, "--limit", "1"))
+    ] == ["204"]
 
 
 def test_push_commands_show_rotate_choose_and_refuse_clearly(served: Served, customer: Cli) -> None:

@@ -57,6 +57,8 @@ async def test_reports_made_while_the_receiver_is_down_all_arrive_once_it_is_up(
     )
     assert all(entry.state in ("pending", "delivering") for entry in tried)
     assert all("ConnectError" in (entry.last_error or "") for entry in tried if entry.state == "pending")
+    refused = await live.push_config.log(api.customer.app_id, event_id=tried[0].event_id)
+    assert refused and all(t.status is None and "ConnectError" in (t.error or "") for t in refused)
 
     receiver.start()
     try:
@@ -125,6 +127,15 @@ async def test_retry_after_is_obeyed_in_seconds_and_as_an_http_date(
     assert all(arrival.verified(config.secret)["voiceId"] == voice_id for arrival in arrivals)
     [entry] = await outbox_until(live, api.customer.app_id, lambda got: got[0].state == "delivered")
     assert entry.attempts == 3 and entry.last_status == 200
+    log = list(reversed(await live.push_config.log(api.customer.app_id)))  # the delivery log
+    assert [(t.event_id, t.attempt, t.status) for t in log] == [
+        (f"msg_{voice_id}_3", 1, 503),
+        (f"msg_{voice_id}_3", 2, 429),
+        (f"msg_{voice_id}_3", 3, 200),
+    ]
+    assert "Retry-After 2 s" in (log[0].error or "") and log[2].error is None
+    assert all(t.latency_ms >= 0 for t in log)
+    assert (log[1].attempted_at - log[0].attempted_at).total_seconds() >= 2.0
 
 
 async def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_then_alone(

@@ -147,6 +147,34 @@ def push_outbox(
     print_table(columns, [[entry[column] for column in columns] for entry in entries])
 
 
+@app.command("push-log")
+@admin_options
+@click.argument("app_id")
+@click.option("--event-id", help="Only the tries of this event.")
+@click.option("--limit", type=click.IntRange(1, MAX_LISTED), default=50, show_default=True)
+@json_flag
+def push_log(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    app_id: str,
+    event_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The app's delivery log, newest first: each try's time, HTTP status, latency and error."""
+
+    async def action(service: PushService) -> list[dict[str, Any]]:
+        return [entry.as_json() for entry in await service.log(app_id, event_id, limit)]
+
+    entries = _push((config_file, data_dir, database_url), action)
+    if as_json:
+        print_json(entries)
+        return
+    columns = ["at", "eventId", "attempt", "status", "latencyMs", "error"]
+    print_table(columns, [[entry[column] for column in columns] for entry in entries])
+
+
 @app.command("push-replay")
 @admin_options
 @click.argument("app_id")

@@ -27,12 +27,12 @@ import random
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.events import signing
@@ -46,12 +46,13 @@ from sipline.events.outbox import (
     PENDING,
 )
 from sipline.events.ssrf import PushUrlError, UrlGuard
-from sipline.store.models import AppPush, CallRecord
+from sipline.store.models import AppPush, CallRecord, PushAttempt
 from sipline.store.secretbox import SecretBox
 
 log = logging.getLogger("sipline.events")
 
 PUSH: Table = AppPush.__table__  # type: ignore[assignment]
+ATTEMPTS: Table = PushAttempt.__table__  # type: ignore[assignment]
 RECORDS: Table = CallRecord.__table__  # type: ignore[assignment]
 LEASE_MARGIN = 15.0  # seconds beyond the request timeout before a claimed row may be claimed again
 MAX_RESPONSE = 65_536  # bytes of an endpoint's answer read (and ignored)
@@ -96,6 +97,8 @@ class Outcome:
     error: str | None
     retry_in: float | None = None
     gone: bool = False
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))  # when the try began
+    latency: float = 0.0  # seconds the try took (resolving, connecting, the answer)
 
 
 def retry_after(value: str | None, now: datetime, ceiling: float) -> float | None:
@@ -290,6 +293,11 @@ class PushWorker:
 
     # -- sending -------------------------------------------------------------------------------
     async def _deliver(self, item: Claimed) -> Outcome:
+        started, clock = datetime.now(UTC), time.perf_counter()
+        outcome = await self._try(item)
+        return replace(outcome, started=started, latency=time.perf_counter() - clock)
+
+    async def _try(self, item: Claimed) -> Outcome:
         self._turn = (self._turn + 1) % len(self._clients)
         client = self._clients[self._turn]
         try:
@@ -366,8 +374,22 @@ class PushWorker:
             .values({name: bindparam(name) for name in rows[0] if not name.startswith("_")})
         )
         gone = {outcome.claimed.app_pk for outcome in outcomes if outcome.gone}
+        log_rows = [
+            {
+                "outbox_id": outcome.claimed.row_id,
+                "app_pk": outcome.claimed.app_pk,
+                "event_id": outcome.claimed.event_id,
+                "attempt": outcome.claimed.attempts,
+                "attempted_at": outcome.started,
+                "status": outcome.status,
+                "latency_ms": min(round(outcome.latency * 1000), 2**31 - 1),
+                "error": outcome.error,
+            }
+            for outcome in outcomes
+        ]
         async with self._sessions() as session:
             await session.execute(statement, rows)
+            await session.execute(insert(ATTEMPTS), log_rows)
             if gone:
                 await session.execute(
                     update(PUSH)

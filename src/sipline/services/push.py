@@ -18,7 +18,7 @@ from sipline.events import signing
 from sipline.events.outbox import DELIVERING, DISABLED, EVENT_TYPES, FAILED, PENDING, REPORT
 from sipline.events.ssrf import PushUrlError, UrlGuard
 from sipline.services.unit_of_work import UnitOfWork
-from sipline.store.models import App, AppPush, PushOutbox
+from sipline.store.models import App, AppPush, PushAttempt, PushOutbox
 from sipline.store.secretbox import SecretBox
 
 MAX_GRACE = timedelta(days=30)
@@ -81,6 +81,30 @@ class OutboxEntry:
             "createdAt": _iso(self.created_at),
             "deliveredAt": _iso(self.delivered_at),
         }
+
+
+@dataclass(frozen=True)
+class AttemptEntry:
+    event_id: str
+    attempt: int
+    attempted_at: datetime
+    status: int | None
+    latency_ms: int
+    error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "eventId": self.event_id,
+            "attempt": self.attempt,
+            "at": _iso_ms(self.attempted_at),
+            "status": self.status,
+            "latencyMs": self.latency_ms,
+            "error": self.error,
+        }
+
+
+def _iso_ms(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def event_selection(events: Sequence[str]) -> tuple[str, ...]:
@@ -206,6 +230,23 @@ class PushService:
                     row.next_attempt_at,
                     row.created_at,
                     row.delivered_at,
+                )
+                for row in rows
+            ]
+
+    async def log(self, app_id: str, event_id: str | None = None, limit: int = 50) -> list[AttemptEntry]:
+        """The app's delivery log, newest first: each try's time, HTTP status, latency and error."""
+        if not 1 <= limit <= MAX_LISTED:
+            raise parameter_error(f"limit must be 1 to {MAX_LISTED}")
+        async with self._sessions() as session:
+            app = await _app(session, app_id)
+            query = select(PushAttempt).where(PushAttempt.app_pk == app.id)
+            if event_id is not None:
+                query = query.where(PushAttempt.event_id == event_id)
+            rows = await session.scalars(query.order_by(PushAttempt.id.desc()).limit(limit))
+            return [
+                AttemptEntry(
+                    row.event_id, row.attempt, row.attempted_at, row.status, row.latency_ms, row.error
                 )
                 for row in rows
             ]

@@ -85,6 +85,16 @@ async def outbox(
     return success([entry.as_json() for entry in await service.outbox(app_id, state, limit)])
 
 
+@admin.get("/log", summary="The app's delivery log, newest first: each try's time, status, latency, error")
+async def log(
+    app_id: AppId,
+    service: PushDep,
+    event_id: Annotated[str | None, Query(alias="eventId", max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 50,
+) -> JsonResponse:
+    return success([entry.as_json() for entry in await service.log(app_id, event_id, limit)])
+
+
 @admin.post("/replay", summary="Send one event again, or every failed and disabled one")
 async def replay(app_id: AppId, body: ReplayRequest, service: PushDep) -> JsonResponse:
     return success({"queued": await service.replay(app_id, body.event_id)})

@@ -1,4 +1,5 @@
-"""status report push: each app's push URL, secrets and events, and the outbox of events to deliver
+"""status report push: each app's push URL, secrets and events, the outbox of events to deliver, and
+the log of their tries
 
 Revision ID: 0010
 Revises: 0007
@@ -50,9 +51,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_push_outbox_due", "push_outbox", ["state", "next_attempt_at"])
     op.create_index("ix_push_outbox_app", "push_outbox", ["app_pk", "state"])
+    op.create_table(
+        "push_attempts",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "outbox_id", sa.Integer(), sa.ForeignKey("push_outbox.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("app_pk", sa.Integer(), sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("latency_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=256), nullable=True),
+    )
+    op.create_index("ix_push_attempts_outbox_id", "push_attempts", ["outbox_id"])
+    op.create_index("ix_push_attempts_app", "push_attempts", ["app_pk", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_push_attempts_app", table_name="push_attempts")
+    op.drop_index("ix_push_attempts_outbox_id", table_name="push_attempts")
+    op.drop_table("push_attempts")
     op.drop_index("ix_push_outbox_app", table_name="push_outbox")
     op.drop_index("ix_push_outbox_due", table_name="push_outbox")
     op.drop_table("push_outbox")
