@@ -77,7 +77,10 @@ def test_a_report_settled_before_a_sigkill_is_delivered_after_the_restart(
     report = Webhook(config["secret"]).verify(arrival.body, arrival.headers)
     assert report["voiceId"] == record["voiceId"] and report["terminationCode"] == "404"
     assert report["eventId"] == arrival.event_id == f"msg_{record['voiceId']}_3"
-    assert outbox(operator, app_id)[0]["state"] == "delivered"
+    deadline = time.monotonic() + 15
+    while outbox(operator, app_id)[0]["state"] != "delivered":  # the outcome is written just after
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     log = operator.json("admin", "app", "push-log", app_id)
     assert log[0]["status"] == 204 and log[-1]["status"] is None and "ConnectError" in log[-1]["error"]
     assert [

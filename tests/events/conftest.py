@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from sipline.bootstrap import Platform
+from sipline.services.push import OutboxEntry
 from tests.calls.conftest import live, phone_of  # noqa: F401 (fixtures)
 from tests.conftest import free_port
 from tests.events.receiver import Arrival, Receiver
@@ -54,3 +56,16 @@ async def arrived(
     while not done(arrivals := receiver.delivered()) and loop.time() < deadline:
         await asyncio.sleep(0.05)
     return arrivals
+
+
+async def outbox_until(
+    platform: Platform, app_id: str, done: Any, timeout: float = 15.0, limit: int = 50
+) -> list[OutboxEntry]:
+    """The app's outbox (newest first) once ``done`` says so (or the timeout passed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (
+        not done(entries := await platform.push_config.outbox(app_id, limit=limit)) and loop.time() < deadline
+    ):
+        await asyncio.sleep(0.05)
+    return entries

@@ -15,11 +15,10 @@ from sipline.bootstrap import Platform
 from sipline.client import verify
 from sipline.domain.errors import ApiError
 from sipline.events.ssrf import UrlGuard
-from sipline.services.push import OutboxEntry
 from tests.calls.conftest import PhoneFactory, finished
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api, free_port
-from tests.events.conftest import arrived
+from tests.events.conftest import arrived, outbox_until
 from tests.events.receiver import Answer, Arrival, Receiver
 
 REFUSED_AT_ONCE = UK + "0404"  # the sandbox answers 404 at once: the quickest call to report
@@ -33,16 +32,6 @@ async def calls(api: Api, record: dict[str, Any], count: int) -> list[str]:
         assert (await finished(api, voice_id))["terminationCode"] == "404"
         voice_ids.append(voice_id)
     return voice_ids
-
-
-async def outbox_until(
-    platform: Platform, app_id: str, done: Any, timeout: float = 15.0
-) -> list[OutboxEntry]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not done(entries := await platform.push_config.outbox(app_id)) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-    return entries
 
 
 async def test_reports_made_while_the_receiver_is_down_all_arrive_once_it_is_up(
@@ -101,7 +90,8 @@ async def test_410_disables_the_endpoint_until_it_is_set_again_and_replay_sends_
     assert await live.push_config.replay(app_id) == 1  # the refused one
     arrivals = await arrived(receiver, lambda got: len(got) >= 3)
     assert [arrival.verified(config.secret)["voiceId"] for arrival in arrivals] == [first, second, first]
-    assert all(e.state == "delivered" for e in await live.push_config.outbox(app_id))
+    settled = await outbox_until(live, app_id, lambda got: all(e.state == "delivered" for e in got))
+    assert [e.state for e in settled] == ["delivered", "delivered"]
 
 
 async def test_retry_after_is_obeyed_in_seconds_and_as_an_http_date(

@@ -11,7 +11,7 @@ from sipline.bootstrap import Platform
 from tests.calls.conftest import PhoneFactory, finished
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api
-from tests.events.conftest import arrived
+from tests.events.conftest import arrived, outbox_until
 from tests.events.receiver import Receiver
 
 SAME_AS_RECORD = (
@@ -80,6 +80,7 @@ async def test_each_call_gets_one_signed_report_equal_to_its_record(
     assert by_id[busy]["terminationCode"] == "486" and by_id[busy]["answerTime"] is None
 
     # The answered call's report waited for its recording: the mp3 was ready when it arrived.
+    await outbox_until(live, api.customer.app_id, lambda got: all(e.state == "delivered" for e in got))
     async with live.sessions() as session:
         from sqlalchemy import select
 

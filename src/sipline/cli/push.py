@@ -25,6 +25,13 @@ def _show(shown: dict[str, Any], as_json: bool) -> None:
     print_json(shown) if as_json else print_mapping(shown)
 
 
+def _listing(entries: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    if as_json:
+        print_json(entries)
+    else:
+        print_table(columns, [[entry[column] for column in columns] for entry in entries])
+
+
 def _push(
     ctx_args: tuple[Path | None, Path | None, str | None], action: Callable[[PushService], Awaitable[T]]
 ) -> T:
@@ -139,12 +146,8 @@ def push_outbox(
     async def action(service: PushService) -> list[dict[str, Any]]:
         return [entry.as_json() for entry in await service.outbox(app_id, state, limit)]
 
-    entries = _push((config_file, data_dir, database_url), action)
-    if as_json:
-        print_json(entries)
-        return
     columns = ["eventId", "event", "state", "attempts", "lastStatus", "lastError", "nextAttemptAt"]
-    print_table(columns, [[entry[column] for column in columns] for entry in entries])
+    _listing(_push((config_file, data_dir, database_url), action), columns, as_json)
 
 
 @app.command("push-log")
@@ -167,12 +170,8 @@ def push_log(
     async def action(service: PushService) -> list[dict[str, Any]]:
         return [entry.as_json() for entry in await service.log(app_id, event_id, limit)]
 
-    entries = _push((config_file, data_dir, database_url), action)
-    if as_json:
-        print_json(entries)
-        return
     columns = ["at", "eventId", "attempt", "status", "latencyMs", "error"]
-    print_table(columns, [[entry[column] for column in columns] for entry in entries])
+    _listing(_push((config_file, data_dir, database_url), action), columns, as_json)
 
 
 @app.command("push-replay")

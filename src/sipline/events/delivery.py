@@ -387,6 +387,7 @@ class PushWorker:
             }
             for outcome in outcomes
         ]
+        self.outcomes.update(outcome.state for outcome in outcomes)  # tries finished, whatever follows
         async with self._sessions() as session:
             await session.execute(statement, rows)
             await session.execute(insert(ATTEMPTS), log_rows)
@@ -398,7 +399,6 @@ class PushWorker:
                 )
             await session.commit()
         for outcome in outcomes:
-            self.outcomes[outcome.state] += 1
             if outcome.gone:
                 log.warning(
                     "push endpoint of app %d answered 410 Gone for %s: disabled until set-push enables it",

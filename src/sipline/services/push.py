@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain.errors import ApiError, parameter_error
@@ -24,6 +24,7 @@ from sipline.store.secretbox import SecretBox
 MAX_GRACE = timedelta(days=30)
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_LISTED = 500
+Listed = TypeVar("Listed", PushOutbox, PushAttempt)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -210,46 +211,40 @@ class PushService:
 
     async def outbox(self, app_id: str, state: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """The app's events, newest first: what was tried, when, and what the endpoint said."""
-        if not 1 <= limit <= MAX_LISTED:
-            raise parameter_error(f"limit must be 1 to {MAX_LISTED}")
-        async with self._sessions() as session:
-            app = await _app(session, app_id)
-            query = select(PushOutbox).where(PushOutbox.app_pk == app.id)
-            if state is not None:
-                query = query.where(PushOutbox.state == state)
-            rows = await session.scalars(query.order_by(PushOutbox.id.desc()).limit(limit))
-            return [
-                OutboxEntry(
-                    row.event_id,
-                    row.voice_id,
-                    row.event_type,
-                    row.state,
-                    row.attempts,
-                    row.last_status,
-                    row.last_error,
-                    row.next_attempt_at,
-                    row.created_at,
-                    row.delivered_at,
-                )
-                for row in rows
-            ]
+        where = [PushOutbox.state == state] if state is not None else []
+        return [
+            OutboxEntry(
+                row.event_id,
+                row.voice_id,
+                row.event_type,
+                row.state,
+                row.attempts,
+                row.last_status,
+                row.last_error,
+                row.next_attempt_at,
+                row.created_at,
+                row.delivered_at,
+            )
+            for row in await self._newest(PushOutbox, app_id, limit, where)
+        ]
 
     async def log(self, app_id: str, event_id: str | None = None, limit: int = 50) -> list[AttemptEntry]:
         """The app's delivery log, newest first: each try's time, HTTP status, latency and error."""
+        where = [PushAttempt.event_id == event_id] if event_id is not None else []
+        return [
+            AttemptEntry(row.event_id, row.attempt, row.attempted_at, row.status, row.latency_ms, row.error)
+            for row in await self._newest(PushAttempt, app_id, limit, where)
+        ]
+
+    async def _newest(
+        self, model: type[Listed], app_id: str, limit: int, where: list[ColumnElement[bool]]
+    ) -> Sequence[Listed]:
         if not 1 <= limit <= MAX_LISTED:
             raise parameter_error(f"limit must be 1 to {MAX_LISTED}")
         async with self._sessions() as session:
             app = await _app(session, app_id)
-            query = select(PushAttempt).where(PushAttempt.app_pk == app.id)
-            if event_id is not None:
-                query = query.where(PushAttempt.event_id == event_id)
-            rows = await session.scalars(query.order_by(PushAttempt.id.desc()).limit(limit))
-            return [
-                AttemptEntry(
-                    row.event_id, row.attempt, row.attempted_at, row.status, row.latency_ms, row.error
-                )
-                for row in rows
-            ]
+            query = select(model).where(model.app_pk == app.id, *where).order_by(model.id.desc()).limit(limit)
+            return (await session.scalars(query)).all()
 
     async def replay(self, app_id: str, event_id: str | None = None) -> int:
         """Send again: one event (whatever its state but in flight), or every failed and disabled one.
