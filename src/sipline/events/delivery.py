@@ -191,7 +191,7 @@ class PushWorker:
                 if inflight:
                     await asyncio.sleep(0.02)  # let more requests finish: their outcomes share a commit
         except Exception:
-            log.exception("the push worker stopped; restarting it in %s s", policy.poll_interval)
+            log.exception("the push worker stopped; it starts again in a second")
             raise
         finally:
             await self._stop(inflight)
@@ -294,7 +294,11 @@ class PushWorker:
     # -- sending -------------------------------------------------------------------------------
     async def _deliver(self, item: Claimed) -> Outcome:
         started, clock = datetime.now(UTC), time.perf_counter()
-        outcome = await self._try(item)
+        try:
+            outcome = await self._try(item)
+        except Exception as exc:  # whatever went wrong, this event is tried again like a failure
+            log.exception("push %s: unexpected error", item.event_id)
+            outcome = self._failed(item, None, f"{type(exc).__name__}: {exc}")
         return replace(outcome, started=started, latency=time.perf_counter() - clock)
 
     async def _try(self, item: Claimed) -> Outcome:
