@@ -27,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    ServedPlatform,
     SippPeer,
     drive,
     free_port,
@@ -134,16 +135,26 @@ def unfinished_records(data_dir: Path, deadline: float) -> int:
     return int(bad)
 
 
-def sipline_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+def sipline_steps(
+    rates: list[int],
+    seconds: float,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    prepare: Callable[[ServedPlatform], None] | None = None,
+) -> float:
+    """The climb on `sipline serve`; `extra_env` and `prepare` (run once it serves, before the phones
+    register) let other benchmarks measure it with a feature on (bench/webhooks: pushes)."""
     carrier_port = free_port(socket.SOCK_DGRAM)
     env = {
         "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier_port}"}}',
         "SIPLINE_DEFAULT_TRUNK": "carrier",
-    }
+    } | (extra_env or {})
     print("\nsipline serve (SQLite, 1 core): click-to-call through the API")
     print(_header())
     climb = Climb(rates)
     with served_platform(workdir, PHONES, env, balance="1000000") as platform:
+        if prepare is not None:
+            prepare(platform)
         phones_port = free_port(socket.SOCK_DGRAM)
         register_phones(platform, phones_port, workdir)
         rotation = itertools.cycle(platform.users)  # phones in turn, across the steps

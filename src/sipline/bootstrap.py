@@ -4,6 +4,7 @@ import logging
 import secrets
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -22,6 +23,11 @@ from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
 from sipline.domain.recordings import LinkSigner
 from sipline.domain.trunks import Trunk, TrunkRoutes
+from sipline.events.delivery import DeliveryPolicy, PushWorker
+from sipline.events.domain import CallEvent, RecordingReady
+from sipline.events.outbox import LiveEvents, Outbox
+from sipline.events.ssrf import UrlGuard
+from sipline.events.stream import EventStream
 from sipline.media.port import MediaPlane
 from sipline.media.relay import EmbeddedMediaPlane
 from sipline.metrics import PlatformMetrics
@@ -32,6 +38,7 @@ from sipline.services.dashboard import DashboardService
 from sipline.services.directory import Directory
 from sipline.services.live_calls import LiveCalls
 from sipline.services.phones import PhoneService
+from sipline.services.push import PushService
 from sipline.services.recording_links import RecordingLinks
 from sipline.services.recordings import RecordingService
 from sipline.services.records import RecordService
@@ -75,6 +82,9 @@ class Platform:
     console_users: ConsoleUsers  # the web console's users and sign-in sessions
     dashboard: DashboardService  # the console dashboard's aggregates
     live_calls: LiveCalls  # calls in progress on this node; hang-up (console and voice API)
+    events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
+    push: PushWorker  # delivers the status report push's outbox; run by runtime.running
+    push_config: PushService  # push URLs, secrets, events, outbox and replays (admin, customer)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -124,6 +134,10 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     rate_book = RateBook(deck_store, settings.rate_deck())
     limits = LimitStore(sessions, directory)
     admission = CallAdmission(limits.load, limits.daily_spend, directory)  # one per node: its counters
+    events = EventStream()
+    recordings.on_ready = lambda voice_id, recording_id: events.publish(
+        RecordingReady(voice_id, datetime.now(UTC), recording_id)
+    )
     calls = CallService(
         sessions,
         directory,
@@ -136,12 +150,14 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         TrunkResolver(),
         media,
         recordings,
-        admission,
-        settings.reservation_chunk,
-        settings.reservation_lead,
+        admission=admission,
+        reservation_chunk=settings.reservation_chunk,
+        reservation_lead=settings.reservation_lead,
+        events=events,
     )
+    push = build_push(settings, sessions, secrets_box, calls, events)
     metrics = PlatformMetrics()
-    metrics.watch(bindings, sip, calls, media)
+    metrics.watch(bindings, sip, calls, media, push)
     return Platform(
         settings=settings,
         engine=engine,
@@ -174,7 +190,46 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         console_users=ConsoleUsers(sessions, settings.console_session_ttl),
         dashboard=DashboardService(sessions),
         live_calls=LiveCalls(sessions, calls),
+        events=events,
+        push=push,
+        push_config=PushService(sessions, secrets_box, push.guard, push.wake),
     )
+
+
+def build_push(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    secrets_box: SecretBox,
+    calls: CallService,
+    events: EventStream,
+) -> PushWorker:
+    """The status report push: reports written with each settlement, extension events from the event
+    stream, and the worker that delivers them (woken by new rows and by recordings becoming ready)."""
+    from sipline.api.record_wire import push_event, push_report
+
+    worker = PushWorker(
+        sessions,
+        secrets_box,
+        UrlGuard(settings.push_allowed_networks),
+        DeliveryPolicy(
+            timeout=settings.push_timeout,
+            schedule=settings.push_retry_schedule,
+            retry_after_max=settings.push_retry_after_max,
+            batch=settings.push_batch,
+            concurrency=settings.push_concurrency,
+            poll_interval=settings.push_poll_interval,
+        ),
+    )
+    outbox = Outbox(push_report, push_event, settings.push_recording_wait, worker.wake)
+    calls.writer.in_settlement.append(outbox.write_reports)
+    events.subscribe(LiveEvents(sessions, outbox))
+
+    def recording_ready(event: CallEvent) -> None:
+        if isinstance(event, RecordingReady):
+            worker.wake()  # a report held for this recording may go now
+
+    events.subscribe(recording_ready)
+    return worker
 
 
 def build_media_plane(settings: Settings) -> MediaPlane:

@@ -20,6 +20,25 @@ from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
 SANDBOX_TRUNK = "sandbox"
 
 
+# Standard Webhooks' schedule: right away, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+PUSH_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0)
+
+
+def _listed(value: object) -> list[object]:
+    """A list setting as TOML (a list), or the environment ("a,b" or a JSON list), gives it."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            try:
+                loaded = json.loads(value)
+            except ValueError:
+                raise ValueError("is not a JSON list") from None
+            return list(loaded) if isinstance(loaded, list) else [loaded]
+        return [part for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise ValueError("is not a list")
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
@@ -230,6 +249,53 @@ class Settings(BaseSettings):
     console_trust_forwarded_proto: bool = Field(
         False, description="Take X-Forwarded-Proto: https from a TLS proxy as TLS (Secure cookies)."
     )
+
+    push_timeout: float = Field(
+        15, ge=1, le=120, description="Seconds a status report push request may take (then it is retried)."
+    )
+    push_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        PUSH_RETRY_SCHEDULE,
+        description="Seconds before each try of a push (the first is after 0); jittered; then failed.",
+    )
+    push_retry_after_max: float = Field(
+        3600, ge=0, le=86_400, description="Longest Retry-After (429/503) a push endpoint is obeyed for."
+    )
+    push_recording_wait: float = Field(
+        30, ge=0, le=3600, description="Seconds a call's report waits for its recording to be encoded."
+    )
+    push_allowed_networks: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="CIDR networks push URLs may resolve to beside public addresses (e.g. 127.0.0.0/8)."
+    )
+    push_batch: int = Field(200, ge=1, le=5000, description="Push events claimed at once by a worker.")
+    push_concurrency: int = Field(100, ge=1, le=2000, description="Push requests in flight at once per node.")
+    push_poll_interval: float = Field(
+        0.5, ge=0.01, le=60, description="Seconds between looks at the push outbox when idle."
+    )
+
+    @field_validator("push_retry_schedule", mode="before")
+    @classmethod
+    def _push_retry_schedule(cls, value: object) -> tuple[float, ...]:
+        items = _listed(value)
+        try:
+            delays = tuple(float(str(item)) for item in items)
+        except (TypeError, ValueError):
+            raise ValueError("is not a list of seconds") from None
+        if not 1 <= len(delays) <= 30 or any(not 0 <= delay <= 7 * 86_400 for delay in delays):
+            raise ValueError("needs 1 to 30 delays, each 0 to 604800 seconds")
+        return delays
+
+    @field_validator("push_allowed_networks", mode="before")
+    @classmethod
+    def _push_allowed_networks(cls, value: object) -> tuple[str, ...]:
+        networks = tuple(str(item).strip() for item in _listed(value) if str(item).strip())
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a CIDR network") from None
+        if len(networks) > 100:
+            raise ValueError("at most 100 networks")
+        return networks
 
     @field_validator("digest_algorithms", mode="before")
     @classmethod

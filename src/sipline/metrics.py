@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from sipline.calls.send_sip import CallService
+from sipline.events.delivery import PushWorker
 from sipline.media.port import MediaPlane
 from sipline.sip.server import SipServer
 
@@ -45,9 +46,18 @@ class PlatformMetrics:
             registry=self.registry,
         )
 
-    def watch(self, bindings: StoredBindings, sip: SipServer, calls: CallService, media: MediaPlane) -> None:
+    def watch(
+        self,
+        bindings: StoredBindings,
+        sip: SipServer,
+        calls: CallService,
+        media: MediaPlane,
+        push: PushWorker | None = None,
+    ) -> None:
         """Export what these keep in memory, read at each scrape."""
         self.registry.register(_LiveCollector(bindings, sip, calls, media))
+        if push is not None:
+            self.registry.register(_PushCollector(push))
         calls.writer.batch_timer = self.call_writer_batch.observe
 
     def expose(self) -> bytes:
@@ -131,6 +141,31 @@ class _LiveCollector(Collector):
             "SIP retransmissions: out, re-sent by our timers; in, requests matching a transaction under way.",
             ["direction"],
             [(("in",), counters.retransmissions_in), (("out",), counters.retransmissions_out)],
+        )
+
+
+class _PushCollector(Collector):
+    """The status report push: the worker's outcome counts and its last look at the outbox."""
+
+    def __init__(self, push: PushWorker) -> None:
+        self._push = push
+
+    def collect(self) -> Iterator[Metric]:
+        yield _counter(
+            "sipline_push_deliveries",
+            "Push tries finished by this node, by outcome: delivered, pending (to be tried again), "
+            "failed (no tries left), disabled (410).",
+            ["outcome"],
+            [((outcome,), count) for outcome, count in self._push.outcomes.items()],
+        )
+        depth, oldest = self._push.backlog
+        yield GaugeMetricFamily(
+            "sipline_push_queue_depth", "Push events waiting or being sent (all nodes).", value=depth
+        )
+        yield GaugeMetricFamily(
+            "sipline_push_oldest_pending_seconds",
+            "Age of the oldest push event waiting or being sent (0 when none).",
+            value=oldest,
         )
 
 

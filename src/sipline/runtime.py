@@ -95,6 +95,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         background.append(asyncio.create_task(platform.rate_book.watch(settings.directory_poll_interval)))
         background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
         background.append(asyncio.create_task(platform.recordings.maintain(SWEEP_INTERVAL)))
+        background.append(asyncio.create_task(platform.push.serve()))
         await _started(server, http)
         base_url = _announce(server, settings)
         _settle_heap()

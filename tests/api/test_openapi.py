@@ -21,6 +21,7 @@ SIGNED_PATHS = [
     "/voice/ledgerQuery",
     "/voice/sipDelete",
     "/voice/hangup",
+    "/voice/getPushConfig",
 ]
 
 

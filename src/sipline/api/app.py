@@ -18,6 +18,7 @@ from sipline.api.routes import (
     health,
     metrics,
     phones,
+    push,
     rate_decks,
     recordings,
     records,
@@ -55,6 +56,8 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(admin.router)
     app.include_router(rate_decks.router)
     app.include_router(admin_billing.router)
+    app.include_router(push.admin)
+    app.include_router(push.voice)
     app.include_router(metrics.router)
     app.include_router(health.router_for(platform))
     install_console(app, platform)  # the web console at /console

@@ -4,10 +4,13 @@ Times are ISO 8601 with an offset (UTC unless the query asked in another offset)
 decimal string ("1.2", "0.4"); what has not happened yet, or does not apply, is null.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from sipline.domain.calls import ring_duration
 from sipline.store.models import CallRecord
 
 USD = "USD"
@@ -21,13 +24,21 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
-def _timings(record: CallRecord, zone: tzinfo) -> dict[str, Any]:
+def epoch_millis(value: datetime | None) -> int | None:
+    """The status report push's times: epoch milliseconds (the vendor's format there)."""
+    return None if value is None else round(value.timestamp() * 1000)
+
+
+TimeFormat = Callable[[datetime | None], Any]
+
+
+def _timings(record: CallRecord, time: TimeFormat) -> dict[str, Any]:
     return {
-        "submitTime": _time(record.submit_time, zone),
-        "callTime": _time(record.call_time, zone),
-        "ringingTime": _time(record.ringing_time, zone),
-        "answerTime": _time(record.answer_time, zone),
-        "hangupTime": _time(record.hangup_time, zone),
+        "submitTime": time(record.submit_time),
+        "callTime": time(record.call_time),
+        "ringingTime": time(record.ringing_time),
+        "answerTime": time(record.answer_time),
+        "hangupTime": time(record.hangup_time),
         "callDuration": record.call_duration,
         "chargedDuration": record.charged_duration,
         "terminationCode": record.termination_code,
@@ -58,7 +69,7 @@ def phone_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
         "callee": record.callee,
         "displayNum": record.display_num,
         "code": record.code,
-        **_timings(record, zone),
+        **_timings(record, partial(_time, zone=zone)),
         "recordingFileId": record.recording_file_id,
         **_settlement(record),
         "feedbackValue": record.feedback_value,
@@ -74,10 +85,56 @@ def group_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
         "callee": record.callee,
         "displayNum": record.display_num,
         "code": record.code,
-        **_timings(record, zone),
+        **_timings(record, partial(_time, zone=zone)),
         "baseCost": _money(record.base_cost),
         "voiceFileId": record.recording_file_id,
         "feedbackValue": record.feedback_value,
         "calledInfo": record.called_info,
         **_settlement(record),
+    }
+
+
+def report_type(record: CallRecord) -> int:
+    """The report's ``type``: 3, a call invoked through sendSip (the vendor's value). Handset calls
+    (4) are told apart here once the record says how a call was placed."""
+    return 3
+
+
+def push_report(record: CallRecord, event_id: str, sequence: int) -> dict[str, Any]:
+    """The status report push of a settled call: the vendor's report fields and formats (times in
+    epoch ms), then sipline's eventId (the webhook-id) and per-call sequence."""
+    code = record.termination_code
+    return {
+        "voiceId": record.voice_id,
+        "type": report_type(record),
+        "callee": record.callee,
+        "displayNum": record.display_num,
+        "code": record.code,
+        **_timings(record, epoch_millis),
+        "ringDuration": ring_duration(record.ringing_time, record.answer_time, record.hangup_time),
+        "recordingFileId": record.recording_file_id,
+        "baseCost": _money(record.base_cost),
+        **_settlement(record),
+        "sipCode": int(code) if code is not None and code.isdigit() else None,
+        "feedbackValue": record.feedback_value,
+        "calledInfo": record.called_info,
+        "event": "report",
+        "eventId": event_id,
+        "sequence": sequence,
+    }
+
+
+def push_event(record: CallRecord, event: str, at: datetime, event_id: str, sequence: int) -> dict[str, Any]:
+    """A sipline extension event (``ringing``: the callee rings; ``answered``: the callee answered),
+    pushed as it happens, with the call's identity and the moment (epoch ms)."""
+    return {
+        "voiceId": record.voice_id,
+        "type": report_type(record),
+        "callee": record.callee,
+        "displayNum": record.display_num,
+        "submitTime": epoch_millis(record.submit_time),
+        "ringingTime" if event == "ringing" else "answerTime": epoch_millis(at),
+        "event": event,
+        "eventId": event_id,
+        "sequence": sequence,
     }

@@ -87,6 +87,7 @@ class ClickToCall:
         self._on_stop: Callable[[], None] | None = None
         self._dialogs: dict[Leg, Dialog] = {}  # each leg's, once established
         self._ringing_reported = False
+        self._phone_ringing_reported = False
         self._early_answer: bytes | None = None  # the callee's answer in a 180/183, if any
         self._ended = False
 
@@ -135,7 +136,14 @@ class ClickToCall:
         loop = asyncio.get_running_loop()
         log.info("call %s: ringing phone %s at %s", self.call_id, self.phone.account, self.phone.contact)
         request = phone_invite(self.server, self.call_id, self.phone, self.callee.number)
-        phone_leg = invite(self.server, request, self.phone.flow, dialogs=self.server.dialogs, auto_ack=False)
+        phone_leg = invite(
+            self.server,
+            request,
+            self.phone.flow,
+            dialogs=self.server.dialogs,
+            auto_ack=False,
+            on_provisional=self._phone_provisional,
+        )
         timed_out: list[bool] = []
 
         def ring_timeout() -> None:
@@ -160,6 +168,7 @@ class ClickToCall:
             return calls.failed_termination(
                 487, "Request Terminated", self._stop_reason or calls.PHONE_NO_ANSWER
             )
+        self.observer.phone_answered(now())
         offer, offer_type = response.body, response.header("Content-Type")
         if self._stop_reason is not None:
             self._refuse(phone_leg, phone_dialog, offer, offer_type)
@@ -276,6 +285,11 @@ class ClickToCall:
             log.info("call %s: the callee's answer was refused: %s", self.call_id, exc)
             return f"{calls.NO_CALLEE_ANSWER_SDP}: {exc}"
         return None
+
+    def _phone_provisional(self, response: SipResponse) -> None:
+        if response.status in (180, 183) and not self._phone_ringing_reported:
+            self._phone_ringing_reported = True
+            self.observer.phone_ringing(now())
 
     def _callee_provisional(self, session: MediaSession, response: SipResponse) -> None:
         if response.status not in (180, 183):

@@ -76,6 +76,12 @@ class CallJournal:
         self.termination: Termination | None = None  # once the call has ended
 
     # -- CallObserver ------------------------------------------------------------------------
+    def phone_ringing(self, at: datetime) -> None:
+        pass  # not a record field (the event stream carries it)
+
+    def phone_answered(self, at: datetime) -> None:
+        pass  # not a record field (the event stream carries it)
+
     def callee_invited(self, at: datetime) -> None:
         self._set(call_time=at)
 

@@ -21,6 +21,7 @@ from sipline.billing.limits import Admission, CallAdmission
 from sipline.billing.rating import Rate
 from sipline.billing.reservations import CHUNK_SECONDS, LEAD_SECONDS, CallReservation
 from sipline.calls.background import BackgroundTasks
+from sipline.calls.call_events import PublishedCall
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
 from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
@@ -34,6 +35,8 @@ from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
 from sipline.domain.trunks import TrunkRoutes
 from sipline.domain.voice_id import SEQUENCE_MODULUS, format_voice_id
+from sipline.events.domain import CallAccepted
+from sipline.events.stream import EventStream
 from sipline.logs import voice_id as logged_voice_id
 from sipline.media.port import MediaPlane
 from sipline.services.auth import Caller
@@ -94,6 +97,7 @@ class CallService:
         admission: CallAdmission | None = None,
         reservation_chunk: int = CHUNK_SECONDS,
         reservation_lead: float = LEAD_SECONDS,
+        events: EventStream | None = None,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -109,6 +113,7 @@ class CallService:
         self.recordings = recordings  # where recordings go (the recordings service); None: not recorded
         self.admission = admission  # the accounts' fraud limits (billing/limits.py); None: no limits
         self._chunk, self._lead = reservation_chunk, reservation_lead  # billing/reservations.py
+        self.events = events or EventStream()  # the calls' domain events, for their subscribers
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -156,6 +161,7 @@ class CallService:
         except BaseException:
             self._busy.discard(order.account)
             raise
+        self.events.publish(CallAccepted(terms.voice_id, now))
         target = CalleeTarget(order.callee, order.display_num, trunk)
         self._start(terms, order, binding, target).admission = admission
         return terms.voice_id
@@ -226,7 +232,7 @@ class CallService:
             self._sip,
             PhoneTarget(order.account, binding.contact, binding.flow()),
             trunk_target,
-            journal,
+            PublishedCall(journal, self.events, terms.voice_id),
             self._media,
             limits=self.limits,
             call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",

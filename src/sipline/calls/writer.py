@@ -14,7 +14,7 @@ driver. Instead every write is queued here, and a flusher commits what has gathe
 - record updates (callee invited, ringing, answered, DTMF, last activity), coalesced per call;
 - each leg's dialog (what a BYE after a crash needs), upserted, coalesced per call and leg;
 - settlements: final fields, each account's balance moved once, ledger rows inserted, the calls'
-  dialogs deleted.
+  dialogs deleted, then ``in_settlement`` (the push outbox's reports, events/outbox.py).
 
 Callers that need the outcome (sendSip, a settlement) await it. When a batch fails as a whole, its
 items are retried one transaction each, so that one bad item cannot sink the others.
@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -115,6 +115,8 @@ class CallWriter:
         self.batches = 0  # committed batches (benchmarks print it)
         self.extensions = {"taken": 0, "refused": 0}  # reservation extensions written (metrics)
         self.batch_timer: Callable[[float], None] = _ignore  # gets each batch's seconds (metrics)
+        # Run inside the transaction that settles calls, with their voiceIds (the push outbox).
+        self.in_settlement: list[SettlementHook] = []
 
     # -- queueing ------------------------------------------------------------------------------
     async def accept(self, call: NewCall) -> AccountTerms:
@@ -167,7 +169,7 @@ class CallWriter:
             started = time.perf_counter()
             try:
                 async with self._sessions() as session:
-                    outcomes = await _write(session, batch)
+                    outcomes = await _write(session, batch, self.in_settlement)
                     await session.commit()
             except Exception:
                 log.warning("a batch of call writes failed; retrying its items one by one", exc_info=True)
@@ -188,7 +190,7 @@ class CallWriter:
             for attempt in range(3):
                 try:
                     async with self._sessions() as session:
-                        outcomes = await _write(session, item)
+                        outcomes = await _write(session, item, self.in_settlement)
                         await session.commit()
                 except IntegrityError as exc:  # a voiceId clash with another node: a fresh id
                     for call, _future in item.accepts:
@@ -206,18 +208,19 @@ class CallWriter:
 
 
 Outcome = tuple[asyncio.Future[Any], Any]
+SettlementHook = Callable[[AsyncSession, list[str]], Awaitable[None]]
 
 
 def _ignore(_seconds: float) -> None:
     pass
 
 
-async def _write(session: AsyncSession, batch: _Queue) -> list[Outcome]:
+async def _write(session: AsyncSession, batch: _Queue, hooks: Sequence[SettlementHook] = ()) -> list[Outcome]:
     outcomes = await _accept_all(session, batch.accepts)
     outcomes += await _extend_all(session, batch.extensions)
     await _update_all(session, batch.updates)
     await _upsert_dialogs(session, list(batch.dialogs.values()))
-    outcomes += await _settle_all(session, batch.settlements)
+    outcomes += await _settle_all(session, batch.settlements, hooks)
     return outcomes
 
 
@@ -366,7 +369,9 @@ async def _upsert_dialogs(session: AsyncSession, rows: list[dict[str, Any]]) -> 
 
 
 async def _settle_all(
-    session: AsyncSession, settlements: Sequence[tuple[Settlement, asyncio.Future[bool]]]
+    session: AsyncSession,
+    settlements: Sequence[tuple[Settlement, asyncio.Future[bool]]],
+    hooks: Sequence[SettlementHook] = (),
 ) -> list[Outcome]:
     if not settlements:
         return []
@@ -417,6 +422,8 @@ async def _settle_all(
                 ledger.append(_ledger(account_id, "call", -item.cost, balance, item.voice_id, now))
     if ledger:
         await session.execute(insert(LEDGER), ledger)
+    for hook in hooks:
+        await hook(session, voice_ids)
     return [(future, True) for _settlement, future in settlements]
 
 

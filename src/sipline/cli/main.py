@@ -13,8 +13,10 @@ from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.push import set_push  # noqa: F401 (adds the push commands to `admin app`)
 from sipline.cli.rates import rates
 from sipline.cli.records import records
+from sipline.cli.webhooks import webhooks
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
 
@@ -67,6 +69,7 @@ cli.add_command(records)
 admin.add_command(rates)
 cli.add_command(balance)
 cli.add_command(ledger)
+cli.add_command(webhooks)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from sipline.client.models import (
     SiplineTransportError,
 )
 from sipline.client.sync import Client, iter_pages
+from sipline.client.webhooks import WebhookVerificationError, verify
 
 __all__ = [
     "AccountBalance",
@@ -30,5 +31,7 @@ __all__ = [
     "SiplineClientError",
     "SiplineError",
     "SiplineTransportError",
+    "WebhookVerificationError",
     "iter_pages",
+    "verify",
 ]

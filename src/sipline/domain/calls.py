@@ -81,6 +81,12 @@ def call_duration(answer: datetime | None, hangup: datetime | None) -> int:
     return max(0, int((hangup - answer).total_seconds()))
 
 
+def ring_duration(ringing: datetime | None, answer: datetime | None, hangup: datetime | None) -> int:
+    """Whole seconds the callee rang: from its first 180/183 to its answer (or the end), 0 if it
+    never rang (the status report's ringDuration)."""
+    return call_duration(ringing, answer or hangup)
+
+
 def last_known(*times: datetime | None) -> datetime | None:
     """The latest of a call's known moments: where a call cut off by a crash is taken to have ended.
 

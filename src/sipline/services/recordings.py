@@ -15,7 +15,7 @@ began, UTC). Each node handles its own recordings (the record's ``node``).
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ class RecordingService:
         # Recordings begun before this moment belong to an earlier run of this node.
         self._booted = datetime.now(UTC)
         self._in_flight: set[asyncio.Task[bool]] = set()
+        self.on_ready: Callable[[str, str], None] | None = None  # (voiceId, recordingFileId) encoded
 
     async def started(self, voice_id: str, recording_id: str) -> None:
         """The call ``voice_id`` is being recorded as ``recording_id``."""
@@ -88,7 +89,8 @@ class RecordingService:
                 "recording %s finished for an unknown call %s; left in the spool", raw.recording_id, voice_id
             )
             return
-        await self._encode(raw)
+        if await self._encode(raw) and self.on_ready is not None:
+            self.on_ready(voice_id, raw.recording_id)
 
     async def recover(self) -> int:
         """Encode what an earlier run of this node left in the spool; returns how many became ready."""

@@ -302,3 +302,77 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AppPush(Base):
+    """An app's status report push (events/): where reports go, the signing secret(s), which events.
+
+    Secrets are ``whsec_`` Standard Webhooks secrets, encrypted at rest like API secrets. After a
+    rotation the previous secret signs beside the new one until ``previous_expires_at``.
+    """
+
+    __tablename__ = "app_push"
+
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret_enc: Mapped[str] = mapped_column(Text)
+    previous_secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The events pushed: the final report (the vendor's one per call) and the opt-in extensions.
+    send_report: Mapped[bool] = mapped_column(default=True)
+    send_ringing: Mapped[bool] = mapped_column(default=False)
+    send_answered: Mapped[bool] = mapped_column(default=False)
+    # Set when the endpoint answered 410 Gone: nothing is sent until set-push enables it again.
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PushOutbox(Base):
+    """One event to push (events/outbox.py): written with what it reports, delivered at least once.
+
+    ``state``: pending, delivering (claimed until ``next_attempt_at``, the lease), delivered, failed
+    (every try used; replayable) or disabled (its endpoint answered 410).
+    """
+
+    __tablename__ = "push_outbox"
+    __table_args__ = (
+        Index("ix_push_outbox_due", "state", "next_attempt_at"),
+        Index("ix_push_outbox_app", "app_pk", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)  # webhook-id, the idempotency key
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    voice_id: Mapped[str] = mapped_column(String(19))
+    sequence: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, byte for byte the same on every try
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The report waits for the call's recording until here (push_recording_wait), then goes anyway.
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PushAttempt(Base):
+    """One try of a push event (the delivery log): when, what the endpoint answered, how long it took."""
+
+    __tablename__ = "push_attempts"
+    __table_args__ = (Index("ix_push_attempts_app", "app_pk", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("push_outbox.id", ondelete="CASCADE"), index=True)
+    app_pk: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: no HTTP answer
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(256), nullable=True)
