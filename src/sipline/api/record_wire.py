@@ -50,7 +50,8 @@ def _settlement(record: CallRecord) -> dict[str, Any]:
 
 
 def phone_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
-    """recordSip / recordSipQuery: the vendor's fields, then feedbackValue, calledInfo and baseCost."""
+    """recordSip / recordSipQuery: the vendor's fields, then feedbackValue, calledInfo, baseCost and
+    callOrigin (how the call was placed: api, handset, phone_to_phone)."""
     return {
         "voiceId": record.voice_id,
         "sipGroupName": record.group_name,
@@ -64,6 +65,7 @@ def phone_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
         "feedbackValue": record.feedback_value,
         "calledInfo": record.called_info,
         "baseCost": _money(record.base_cost),
+        "callOrigin": record.origin,
     }
 
 
