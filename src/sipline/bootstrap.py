@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.calls.handset import HandsetCalls, HandsetSettings
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
 from sipline.calls.trunk_resolver import TrunkResolver
@@ -58,6 +59,7 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    handset: HandsetCalls  # calls dialled on the phones: the SIP server's on_invite
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -116,6 +118,11 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         media,
         recordings,
     )
+    plan, app_plans = settings.dial_plans()
+    handset = HandsetCalls(
+        calls, sip, directory, settings.rate_deck(), HandsetSettings(plan, app_plans, settings.on_net_rate)
+    )
+    sip.on_invite = handset.on_invite
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
     return Platform(
@@ -142,6 +149,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        handset=handset,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sipline.calls.background import BackgroundTasks
@@ -48,6 +49,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class CallSetup:
+    """What a call is placed with: the node's media plane, resolver and task set, its own limits,
+    SIP Call-ID stem and recording (None: not recorded)."""
+
+    media: MediaPlane
+    limits: CallLimits = field(default_factory=CallLimits)
+    call_id: str = field(default_factory=lambda: random_hex(12))
+    resolver: TrunkResolver = field(default_factory=TrunkResolver)
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)  # BYEs and relays that may outlive it
+    recording: CallRecording | None = None
+
+
 class B2buaCall:
     """One call; ``await run()`` places it and returns when it is over."""
 
@@ -56,25 +70,19 @@ class B2buaCall:
         server: SipServer,
         callee: CalleeRoute,
         observer: CallObserver,
-        media: MediaPlane,
-        *,
+        setup: CallSetup,
         phone_contact: str,
-        limits: CallLimits | None = None,
-        call_id: str | None = None,
-        resolver: TrunkResolver | None = None,
-        tasks: BackgroundTasks | None = None,
-        recording: CallRecording | None = None,
     ) -> None:
         self.server = server
-        self.media = media
-        self.resolver = resolver or TrunkResolver()
-        self.tasks = tasks or BackgroundTasks()  # BYEs and relays that may outlive the call
-        self.recording = recording  # None: calls are not recorded
+        self.media = setup.media
+        self.resolver = setup.resolver
+        self.tasks = setup.tasks
+        self.recording = setup.recording
         self.callee = callee
         self.phone_contact = phone_contact  # where the phone listens (stored for BYEs after a crash)
         self.observer = observer
-        self.limits = limits or CallLimits()
-        self.call_id = call_id or random_hex(12)
+        self.limits = setup.limits
+        self.call_id = setup.call_id
         self._stop_reason: str | None = None
         self._on_stop: Callable[[], None] | None = None
         self._dialogs: dict[Leg, Dialog] = {}  # each leg's, once established

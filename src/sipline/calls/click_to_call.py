@@ -24,18 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sipline.calls.b2bua import B2buaCall, now
-from sipline.calls.background import BackgroundTasks
+from sipline.calls.b2bua import B2buaCall, CallSetup, now
 from sipline.calls.callee_route import TrunkRoute
 from sipline.calls.in_dialog import has_sdp
 from sipline.calls.invites import phone_invite
 from sipline.calls.observer import PHONE_LEG, CallObserver
-from sipline.calls.recording import CallRecording
-from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
-from sipline.calls.trunk_resolver import TrunkResolver
+from sipline.calls.targets import CalleeTarget, PhoneTarget
 from sipline.domain import calls
 from sipline.domain.calls import Termination
-from sipline.media.port import Leg, MediaError, MediaPlane, MediaSession
+from sipline.media.port import Leg, MediaError, MediaSession
 from sipline.sip.dialog import Dialog
 from sipline.sip.sdp import SDP, SdpError, rejecting_answer
 from sipline.sip.server import SipServer
@@ -53,26 +50,9 @@ class ClickToCall(B2buaCall):
         phone: PhoneTarget,
         callee: CalleeTarget,
         observer: CallObserver,
-        media: MediaPlane,
-        *,
-        limits: CallLimits | None = None,
-        call_id: str | None = None,
-        resolver: TrunkResolver | None = None,
-        tasks: BackgroundTasks | None = None,
-        recording: CallRecording | None = None,
+        setup: CallSetup,
     ) -> None:
-        super().__init__(
-            server,
-            TrunkRoute(callee),
-            observer,
-            media,
-            phone_contact=phone.contact,
-            limits=limits,
-            call_id=call_id,
-            resolver=resolver,
-            tasks=tasks,
-            recording=recording,
-        )
+        super().__init__(server, TrunkRoute(callee), observer, setup, phone.contact)
         self.phone = phone
         self.callee_target = callee
 

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -17,6 +18,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.billing.rating import Rate, RateDeck, affordable_seconds
+from sipline.calls.b2bua import B2buaCall, CallSetup
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
@@ -26,6 +28,7 @@ from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
 from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.calls.writer import CallWriter, NewCall
 from sipline.domain import calls
+from sipline.domain.call_origin import CallOrigin
 from sipline.domain.destination import destination_code
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
@@ -62,9 +65,10 @@ class Registrations(Protocol):
 class ActiveCall:
     voice_id: str
     phone_account: str
-    call: ClickToCall
+    call: B2buaCall
     journal: CallJournal
     task: asyncio.Task[None] | None = None
+    also_busy: tuple[str, ...] = ()  # a colleague rung phone to phone: busy as long as the call
 
 
 class CallService:
@@ -119,27 +123,56 @@ class CallService:
             raise ApiError(Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}")
         self._busy.add(order.account)  # before any await: a second sendSip for the phone gets -68
         try:
-            terms, limits = await self._accept(caller, order, phone, rate, now)
+            terms, limits = await self.accept_call(caller, order, phone, rate, now)
         except BaseException:
             self._busy.discard(order.account)
             raise
         self._start(terms, limits, order, binding, CalleeTarget(order.callee, order.display_num, trunk))
         return terms.voice_id
 
-    async def _phone(self, caller: Caller, order: CallOrder) -> _PhoneRow:
+    # -- what handset calls share (calls/handset.py) ------------------------------------------
+    @property
+    def registrations(self) -> Registrations:
+        return self._registrations
+
+    @property
+    def background(self) -> BackgroundTasks:
+        """The calls' task set (BYEs, relays, handset INVITEs being accepted)."""
+        return self._tasks
+
+    def is_busy(self, account: str) -> bool:
+        """Whether the phone is in a call placed by this node (sendSip's -68, a handset's 486)."""
+        return account in self._busy
+
+    def claim(self, *accounts: str) -> None:
+        """Mark phones busy (no await before: a concurrent call for them sees it)."""
+        self._busy.update(accounts)
+
+    def unclaim(self, *accounts: str) -> None:
+        self._busy.difference_update(accounts)
+
+    async def _phone(self, caller: Caller, order: CallOrder) -> PhoneRow:
         app = await self._directory.app_phones(order.app_id)
         if app is None or app.account_id != caller.account_id:
             raise parameter_error(f"appId {order.app_id} is not an app of this account")
         record = app.phone(order.account)
         if record is None:
             raise parameter_error(f"account {order.account} does not belong to appId {order.app_id}")
-        return _PhoneRow(order.account, record["phoneName"], record["groupName"], app.app_pk)
+        return PhoneRow(order.account, record["phoneName"], record["groupName"], app.app_pk)
 
-    async def _accept(
-        self, caller: Caller, order: CallOrder, phone: _PhoneRow, rate: Rate, now: datetime
+    async def accept_call(
+        self,
+        caller: Caller,
+        order: CallOrder,
+        phone: PhoneRow,
+        rate: Rate,
+        now: datetime,
+        origin: CallOrigin = CallOrigin.API,
+        code: str | None = None,
     ) -> tuple[CallTerms, CallLimits]:
         """Reserve the first billing period and write the record (-10 when the balance cannot pay);
-        the call's limits follow from the balance left."""
+        the call's limits follow from the balance left. Handset calls say their ``origin`` (and
+        phone to phone, the ``code`` shown instead of a destination)."""
         reserve = rate.first_period_cost()
 
         def new_voice_id() -> str:
@@ -158,7 +191,7 @@ class CallService:
                 "callee": order.callee,
                 "display_num": order.display_num,
                 "called_info": order.called_info,
-                "code": destination_code(order.callee),
+                "code": destination_code(order.callee) if code is None else code,
                 "submit_time": now,
                 "bill_period": str(rate.period),
                 "rate": rate.per_minute,
@@ -166,6 +199,7 @@ class CallService:
                 "feedback_value": calls.NO_FEEDBACK,
                 "reserved": reserve,
                 "node": self.node,
+                "origin": origin.value,
             },
             new_voice_id=new_voice_id,
         )
@@ -184,25 +218,38 @@ class CallService:
         binding: Binding,
         trunk_target: CalleeTarget,
     ) -> None:
+        def click_to_call(journal: CallJournal, setup: CallSetup) -> B2buaCall:
+            phone = PhoneTarget(order.account, binding.contact, binding.flow())
+            return ClickToCall(self._sip, phone, trunk_target, journal, setup)
+
+        self.start_call(terms, limits, order.account, click_to_call)
+
+    def start_call(
+        self,
+        terms: CallTerms,
+        limits: CallLimits,
+        account: str,
+        make: Callable[[CallJournal, CallSetup], B2buaCall],
+        also_busy: tuple[str, ...] = (),
+    ) -> None:
+        """Run an accepted call (its record written, ``account`` claimed) as a task, with its journal
+        and recording; the phones are released when it is settled."""
         journal = CallJournal(self.writer, terms, on_settled=self._settled)
         recording = (
             CallRecording(self.recordings, terms.voice_id, self._tasks)
             if self.recordings is not None
             else None
         )
-        call = ClickToCall(
-            self._sip,
-            PhoneTarget(order.account, binding.contact, binding.flow()),
-            trunk_target,
-            journal,
+        setup = CallSetup(
             self._media,
-            limits=limits,
-            call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
-            resolver=self._resolver,
-            tasks=self._tasks,
-            recording=recording,
+            limits,
+            f"{terms.voice_id}-{secrets.token_hex(4)}",
+            self._resolver,
+            self._tasks,
+            recording,
         )
-        active = ActiveCall(terms.voice_id, order.account, call, journal)
+        call = make(journal, setup)
+        active = ActiveCall(terms.voice_id, account, call, journal, also_busy=also_busy)
         self.active[terms.voice_id] = active
         self.attempts += 1
         # Every line logged by the call's task (and the tasks it starts) carries its voiceId, and so
@@ -220,6 +267,7 @@ class CallService:
         active = self.active.pop(journal.terms.voice_id, None)
         if active is not None:
             self._busy.discard(active.phone_account)
+            self._busy.difference_update(active.also_busy)
         if journal.termination is not None:
             code = journal.termination.code
             self.outcomes[code] = self.outcomes.get(code, 0) + 1
@@ -262,7 +310,7 @@ class CallService:
 
 
 @dataclass(frozen=True)
-class _PhoneRow:
+class PhoneRow:
     account: str
     name: str
     group_name: str
