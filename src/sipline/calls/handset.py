@@ -39,7 +39,6 @@ from sipline.domain.status import Status
 from sipline.services.auth import Caller
 from sipline.services.directory import AppPhones, Directory
 from sipline.sip.errors import SipParseError
-from sipline.sip.invite_auth import InviteAuth
 from sipline.sip.server import SipServer
 from sipline.sip.transaction import ServerTransaction
 
@@ -81,7 +80,8 @@ class HandsetCalls:
     ) -> None:
         self._service = service
         self._sip = sip
-        self._auth = InviteAuth(sip.registrar)
+        self._auth = sip.invite_auth
+        sip.authenticate_invites = True  # the 407 for INVITEs without credentials, statelessly
         self._directory = directory
         self._deck = deck
         self.settings = settings
@@ -104,7 +104,7 @@ class HandsetCalls:
 
     async def _place(self, tx: ServerTransaction, received: datetime) -> None:
         request = tx.request
-        if not self._ours(request.request_uri.host, tx):
+        if not self._sip.serves(request.request_uri.host, tx.flow):
             raise Refused(403, RELAYING_FORBIDDEN)  # before authenticating: nothing to learn here
         account = await self._auth.caller(tx)
         if account is None:
@@ -125,11 +125,6 @@ class HandsetCalls:
             await self._outside(
                 tx, caller, app, credential.app_id, dialled, str(record["displayNum"]), received
             )
-
-    def _ours(self, host: str, tx: ServerTransaction) -> bool:
-        config = self._sip.config
-        ours = {config.domain, config.host, config.advertised_host, tx.flow.local_addr[0]}
-        return host.lower() in {name.lower() for name in ours if name}
 
     async def _outside(
         self,

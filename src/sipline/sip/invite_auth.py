@@ -16,12 +16,18 @@ Nothing is looked up before the request carries a well-formed answer to one of o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sipline.sip.credentials import Cache
-from sipline.sip.digest import Verdict
-from sipline.sip.registrar import Registrar
+from sipline.sip.digest import DigestCredentials, Verdict
+from sipline.sip.errors import SipParseError
+from sipline.sip.message import SipRequest, SipResponse, make_response
 from sipline.sip.transaction import ServerTransaction
+
+if TYPE_CHECKING:
+    from sipline.sip.registrar import Registrar
 
 CHALLENGE_HEADER = "Proxy-Authenticate"
 ANSWER_HEADER = "Proxy-Authorization"
@@ -35,10 +41,35 @@ class InviteAuth:
     def __init__(self, registrar: Registrar) -> None:
         self.registrar = registrar
 
-    async def caller(self, tx: ServerTransaction) -> str | None:
-        registrar, request = self.registrar, tx.request
+    def stateless_challenge(self, request: SipRequest) -> SipResponse | None:
+        """The 407 for an INVITE without an answer worth a lookup, or None (the stateful path).
+
+        Sent without a transaction, as the registrar's 401 (RFC 3261 §8.2.7): a flood of
+        unauthenticated INVITEs leaves nothing behind, and their ACKs match nothing. The To tag is
+        the same for a retransmission of the same INVITE.
+        """
+        try:
+            if self._screened(request) is not None:
+                return None
+            key = f"{request.top_via.branch}|{request.call_id}|{request.from_.tag}".encode()
+            user = request.from_.uri.user
+        except SipParseError:
+            return None
+        to_tag = hashlib.blake2s(key, digest_size=8).hexdigest()
+        headers = self.registrar.challenge(user, CHALLENGE_HEADER)
+        return make_response(request, 407, to_tag=to_tag, headers=headers)
+
+    def _screened(self, request: SipRequest) -> DigestCredentials | None:
+        registrar = self.registrar
         creds = registrar.our_credentials(request.headers(ANSWER_HEADER))
         if creds is None or registrar.digest.precheck(creds) is not Verdict.OK:
+            return None
+        return creds
+
+    async def caller(self, tx: ServerTransaction) -> str | None:
+        registrar, request = self.registrar, tx.request
+        creds = self._screened(request)
+        if creds is None:
             tx.reply(407, headers=registrar.challenge(request.from_.uri.user, CHALLENGE_HEADER))
             return None
         credential = registrar.credentials.cached(creds.username)
