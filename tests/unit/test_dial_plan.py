@@ -40,7 +40,9 @@ def test_national_numbers_need_a_default_country() -> None:
         normalise(DialPlan(), "02079460000")
 
 
-@pytest.mark.parametrize("bad", [{"country_code": "4x"}, {"national_prefix": "12345"}, {"international_prefixes": ("",)}])
+@pytest.mark.parametrize(
+    "bad", [{"country_code": "4x"}, {"national_prefix": "12345"}, {"international_prefixes": ("",)}]
+)
 def test_a_plan_is_digits(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"."):
         DialPlan(**bad)  # type: ignore[arg-type]
