@@ -18,7 +18,7 @@ from sipline.sip.ban import BanPolicy
 from sipline.sip.digest import DigestClient
 from sipline.sip.invite_auth import FROM_NOT_AUTHENTICATED, NOT_REGISTERED_HERE
 from sipline.store.models import CallRecord, LedgerEntry
-from tests.calls.conftest import PhoneFactory, finished, set_balance
+from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
 from tests.calls.test_send_sip import send
 from tests.conftest import Api
 
@@ -217,3 +217,21 @@ async def test_a_busy_or_unregistered_colleague_and_extensions(
     await dialled_record(live, api)  # settled: no longer busy
     await second.stop()  # unregisters
     assert (await third.dial(other["account"])).response.status == 480
+
+
+async def test_the_callees_info_digits_are_the_feedback_and_the_phone_hangs_up(
+    live: Platform, api: Api, phone_of: PhoneFactory
+) -> None:
+    phone, _record = await phone_of()
+    result = await phone.dial(UK + "8123")  # the sandbox answers and presses 1 2 3 (SIP INFO)
+    assert result.response.status == 200 and result.dialog is not None
+    (voice_id,) = await voice_ids(live)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (await record_of(api, voice_id))["feedbackValue"] != "123":
+        assert loop.time() < deadline
+        await asyncio.sleep(0.1)
+    await result.dialog.bye()
+    done = await finished(api, voice_id)
+    assert done["feedbackValue"] == "123" and done["terminationReason"] == calls.PHONE_HUNG_UP
+    assert done["recordingFileId"] is not None  # recorded from the answer, as sendSip calls are

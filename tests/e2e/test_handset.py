@@ -176,6 +176,30 @@ async def test_a_busy_callee_is_relayed_to_the_phone(
     assert near(record.hangup_time, sipp_time(sipp, sent=True, starts="SIP/2.0 486"))
 
 
+async def test_the_phone_hanging_up_while_it_rings_cancels_the_callee(
+    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
+) -> None:
+    made = desk.phones[1]
+    carrier = await desk.carrier(SCENARIOS / "carrier_no_answer.xml", tmp_path)  # rings until CANCEL
+    phone = await baresip_phone(desk, 1, tmp_path / "phone")
+    try:
+        await phone.command("dial", DIALLED)
+        assert await wait_for(_said(phone, "Call in-progress"), 10) or await wait_for(
+            _said(phone, "ringing"), 5
+        ), phone.log()
+        await asyncio.sleep(1)
+        await phone.command("hangup")
+        verdict = await carrier
+        record = await the_call(desk, made.account)
+    finally:
+        await phone.kill()
+    assert verdict.returncode == 0, verdict.stdout[-2000:]  # the carrier got the CANCEL
+    assert record.termination_code == "487" and calls.PHONE_HUNG_UP in (record.termination_reason or "")
+    sipp = sipp_messages(desk.carrier_messages(tmp_path))
+    assert near(record.ringing_time, sipp_time(sipp, sent=True, starts="SIP/2.0 180"))
+    assert near(record.hangup_time, sipp_time(sipp, sent=False, starts="CANCEL "))
+
+
 async def test_a_wrong_password_dials_nothing(desk: MediaDesk, tmp_path: Path) -> None:
     made = desk.phones[3]
     phone = await baresip_phone(desk, 3, tmp_path / "phone", params="|regint=0", password="wrong")
