@@ -1,9 +1,12 @@
 """Fixtures: a real platform on a real database (SQLite always, PostgreSQL when configured).
 
 Set SIPLINE_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/sipline_test) to run every
-database-backed test on PostgreSQL as well; the database is emptied before each test.
+database-backed test on PostgreSQL as well; the database is emptied before each test. Under
+pytest-xdist each worker has a database of its own beside it (``<name>_gw0``, ...), made at the start
+and dropped at the end.
 """
 
+import asyncio
 import os
 import socket
 import time
@@ -14,14 +17,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from sipline.bootstrap import Platform, build_app, build_platform
 from sipline.config import Settings
 from sipline.domain.signing import compute_sign
 from sipline.store.database import create_engine
 
-PG_URL = os.environ.get("SIPLINE_TEST_DATABASE_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """The worker's own database under pytest-xdist (workers truncate tables: they cannot share one)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    base = make_url(url)
+    return base.set(database=f"{base.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("SIPLINE_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 ADMIN_TOKEN = "test-admin-token"
 REPO = Path(__file__).resolve().parents[1]
@@ -94,6 +107,30 @@ class HeldPort:
         for sock in self._sockets:
             sock.close()
         return self.port
+
+
+async def _recreate_database(url: str, *, drop_only: bool = False) -> None:
+    import asyncpg  # the PostgreSQL driver the platform uses
+
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        if not drop_only:
+            await conn.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await conn.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if PG_URL is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        asyncio.run(_recreate_database(PG_URL))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if PG_URL is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        asyncio.run(_recreate_database(PG_URL, drop_only=True))
 
 
 @pytest.fixture(params=BACKENDS)

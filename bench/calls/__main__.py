@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    ServedPlatform,
     SippPeer,
     drive,
     free_port,
@@ -137,18 +138,33 @@ def unfinished_records(data_dir: Path, deadline: float) -> int:
     return int(bad)
 
 
-def sipline_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+def carrier_trunk(port: int) -> dict[str, str]:
+    """The platform's settings for the SIPp carrier on ``port`` as every app's trunk."""
+    return {"SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{port}"}}', "SIPLINE_DEFAULT_TRUNK": "carrier"}
+
+
+@contextmanager
+def registered_platform(
+    title: str, rates: list[int], workdir: Path
+) -> Iterator[tuple[ServedPlatform, int, int, Climb]]:
+    """`sipline serve` with the SIPp carrier as trunk and its phones registered by SIPp: the platform,
+    the carrier's and the phones' ports, and the climb."""
     carrier_port = free_port(socket.SOCK_DGRAM)
-    env = {
-        "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier_port}"}}',
-        "SIPLINE_DEFAULT_TRUNK": "carrier",
-    }
-    print("\nsipline serve (SQLite, 1 core): click-to-call through the API")
+    print(f"\nsipline serve (SQLite, 1 core): {title}")
     print(_header())
-    climb = Climb(rates)
-    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
+    with served_platform(workdir, PHONES, carrier_trunk(carrier_port), balance="1000000") as platform:
         phones_port = free_port(socket.SOCK_DGRAM)
         register_phones(platform, phones_port, workdir)
+        yield platform, carrier_port, phones_port, Climb(rates)
+
+
+def sipline_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+    with registered_platform("click-to-call through the API", rates, workdir) as (
+        platform,
+        carrier_port,
+        phones_port,
+        climb,
+    ):
         rotation = itertools.cycle(platform.users)  # phones in turn, across the steps
         for rate in climb:
             calls = int(rate * seconds)
@@ -251,16 +267,8 @@ def dialling_step(
 
 
 def handset_steps(rates: list[int], seconds: float, workdir: Path) -> float:
-    carrier_port = free_port(socket.SOCK_DGRAM)
-    env = {
-        "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier_port}"}}',
-        "SIPLINE_DEFAULT_TRUNK": "carrier",
-    }
-    print("\nsipline serve (SQLite, 1 core): calls dialled on the phones (SIPp as the registered phones)")
-    print(_header())
-    climb = Climb(rates)
-    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
-        register_phones(platform, free_port(socket.SOCK_DGRAM), workdir)
+    title = "calls dialled on the phones (SIPp as the registered phones)"
+    with registered_platform(title, rates, workdir) as (platform, carrier_port, _phones_port, climb):
         users = workdir / "users.csv"  # written by register_phones: every phone, in turn
         caller = [f"127.0.0.1:{platform.sip_port}", "-sf", str(HERE / "handset_uac.xml"), "-inf", str(users)]
         for rate in climb:

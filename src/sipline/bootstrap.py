@@ -9,6 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sipline.billing.deck_service import DeckService
+from sipline.billing.deck_store import DeckStore
+from sipline.billing.ledger import LedgerService
+from sipline.billing.limit_store import LimitStore
+from sipline.billing.limits import CallAdmission
+from sipline.billing.rate_book import RateBook
 from sipline.calls.handset import HandsetCalls, HandsetSettings
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
@@ -60,6 +66,11 @@ class Platform:
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
     handset: HandsetCalls  # calls dialled on the phones: the SIP server's on_invite
+    rate_book: RateBook  # the call path's rates, in memory; runtime.running watches for imports
+    decks: DeckService  # the operator's rate deck import, export and versions
+    limits: LimitStore  # the accounts' fraud limits (operator)
+    admission: CallAdmission  # the check of every new call against them (sendSip, phones)
+    ledger: LedgerService  # balances and ledgers (getBalance, ledgerQuery, operator adjustments)
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -105,23 +116,28 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         sessions, settings.effective_recording_dir, settings.node_name, settings.recording_retention_days
     )
     media = build_media_plane(settings)
+    deck_store = DeckStore(sessions)
+    rate_book = RateBook(deck_store, settings.rate_deck())
+    limits = LimitStore(sessions, directory)
+    admission = CallAdmission(limits.load, limits.daily_spend, directory)  # one per node: its counters
     calls = CallService(
         sessions,
         directory,
         bindings,
         sip,
         TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table()),
-        settings.rate_deck(),
+        rate_book,
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
         TrunkResolver(),
         media,
         recordings,
+        admission,
+        settings.reservation_chunk,
+        settings.reservation_lead,
     )
     plan, app_plans = settings.dial_plans()
-    handset = HandsetCalls(
-        calls, sip, directory, settings.rate_deck(), HandsetSettings(plan, app_plans, settings.on_net_rate)
-    )
+    handset = HandsetCalls(calls, sip, directory, HandsetSettings(plan, app_plans, settings.on_net_rate))
     sip.on_invite = handset.on_invite
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media)
@@ -150,6 +166,11 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         ),
         media=media,
         handset=handset,
+        rate_book=rate_book,
+        decks=DeckService(deck_store, rate_book, settings.rate_deck(), settings.rate_deck_max_lines),
+        limits=limits,
+        admission=admission,
+        ledger=LedgerService(sessions),
     )
 
 

@@ -78,9 +78,12 @@ class RateSetting(BaseModel):
     rate: Decimal
     period: str = "60+60"
     base_rate: Decimal | None = None
+    connect_fee: Decimal = Field(Decimal(0), ge=0)
 
     def to_rate(self) -> Rate:
-        return Rate(self.prefix, self.rate, BillingPeriod.parse(self.period), self.base_rate)
+        return Rate(
+            self.prefix, self.rate, BillingPeriod.parse(self.period), self.base_rate, self.connect_fee
+        )
 
 
 DEFAULT_RATES = (RateSetting(prefix="", rate=Decimal("0.0100"), period="60+60"),)
@@ -206,6 +209,15 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds between writes that answered calls are up (a crash charges up to the last one).",
     )
+    reservation_chunk: int = Field(
+        10, ge=1, le=600, description="Seconds of talk each extension of a call's reservation pays ahead."
+    )
+    reservation_lead: float = Field(
+        3.0,
+        ge=0.5,
+        le=60,
+        description="Seconds before a call's reserved money runs out that more is reserved.",
+    )
     recording_dir: Path | None = Field(
         None,
         description="mp3s in dated folders, and spool/ for calls in progress; default data_dir/recordings.",
@@ -218,6 +230,15 @@ class Settings(BaseSettings):
     )
     rates: tuple[RateSetting, ...] = Field(
         DEFAULT_RATES, description="Rate deck (longest prefix wins; prefix '' matches every number)."
+    )
+    rate_deck_max_lines: int = Field(
+        1_000_000, ge=1, le=10_000_000, description="Most lines a rate deck import may have."
+    )
+    rate_deck_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest rate deck CSV the admin API accepts (its own body limit).",
     )
     rtp_port_min: int = Field(
         20000, ge=1024, le=65535, description="First port of the RTP range the media relay binds on host."

@@ -99,6 +99,20 @@ class _LiveCollector(Collector):
             ["code"],
             [((code,), count) for code, count in _by_sip_code(self._calls.outcomes).items()],
         )
+        admission = self._calls.admission
+        if admission is not None:
+            yield _counter(
+                "sipline_call_admission_refusals",
+                "New calls refused by their account's fraud limits, by status (-80 ... -83).",
+                ["status"],
+                [((status,), count) for status, count in admission.refusals.items()],
+            )
+        yield _counter(
+            "sipline_reservation_extensions",
+            "Reservations of calls in progress extended: taken from the balance, or refused (it ran out).",
+            ["outcome"],
+            [((outcome,), count) for outcome, count in self._calls.writer.extensions.items()],
+        )
         counters = self._sip.transport.counters
         yield _counter(
             "sipline_sip_requests",

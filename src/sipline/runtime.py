@@ -88,6 +88,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         limit_http_connections(server.config, settings.http_max_connections)
         http = asyncio.create_task(server.serve(sockets=[http_socket(settings.host, settings.http_port)]))
         background.append(asyncio.create_task(platform.directory.watch(settings.directory_poll_interval)))
+        background.append(asyncio.create_task(platform.rate_book.watch(settings.directory_poll_interval)))
         background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
         background.append(asyncio.create_task(platform.recordings.maintain(SWEEP_INTERVAL)))
         await _started(server, http)

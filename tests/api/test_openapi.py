@@ -16,6 +16,9 @@ SIGNED_PATHS = [
     "/voice/recordGroupQuery",
     "/voice/recordSipQuery",
     "/voice/getRecordingFileUrl",
+    "/sms/getBalance",
+    "/voice/getBalance",
+    "/voice/ledgerQuery",
 ]
 
 

@@ -87,7 +87,7 @@ class TestBalanceRunsOut:
         await set_balance(live, api, Decimal("0.03"))
         voice_id = (await send(api, record, UK + "9000"))["data"]
         done = await finished(api, voice_id)
-        assert done["terminationReason"] == calls.BALANCE_EXHAUSTED
+        assert done["terminationReason"] == calls.balance_exhausted(3)
         assert done["callDuration"] == 3 and done["cost"] == "0.03"
         async with live.sessions() as session:
             balance = await session.scalar(

@@ -19,6 +19,7 @@ from sipline.sip.digest import DigestClient
 from sipline.sip.invite_auth import FROM_NOT_AUTHENTICATED, NOT_REGISTERED_HERE
 from sipline.store.models import CallRecord, LedgerEntry
 from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
+from tests.calls.test_fraud_limits import set_limits
 from tests.calls.test_send_sip import send
 from tests.conftest import Api
 
@@ -235,3 +236,26 @@ async def test_the_callees_info_digits_are_the_feedback_and_the_phone_hangs_up(
     done = await finished(api, voice_id)
     assert done["feedbackValue"] == "123" and done["terminationReason"] == calls.PHONE_HUNG_UP
     assert done["recordingFileId"] is not None  # recorded from the answer, as sendSip calls are
+
+
+async def test_the_accounts_fraud_limits_apply_to_handset_calls(
+    live: Platform, api: Api, phone_of: PhoneFactory
+) -> None:
+    (first, _record), (second, _other) = await phone_of(0), await phone_of(1)
+    assert live.sandbox is not None
+    assert (await set_limits(api, deny=["4420"]))["status"] == "0"
+    denied = (await first.dial(UK + "9001")).response
+    assert (denied.status, denied.reason) == (
+        403,
+        "Forbidden (calls to prefix 4420 are denied for this account)",
+    )
+    assert live.sandbox.calls == 0 and await voice_ids(live) == []
+    assert (await set_limits(api, maxConcurrent=1))["status"] == "0"  # replaces: nothing denied now
+    up = await first.dial(UK + "9000")  # stays up
+    assert up.response.status == 200 and up.dialog is not None
+    second_call = (await second.dial(UK + "9001")).response
+    assert second_call.status == 403 and "its limit is 1" in (second_call.reason or ""), second_call.reason
+    await up.dialog.bye()
+    await dialled_record(live, api)  # settled: the admission is released
+    again = await second.dial(UK + "9001")
+    assert again.response.status == 200

@@ -26,7 +26,8 @@ class Served:
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.data_dir = tmp_path / "data"
         self.log = tmp_path / "serve.log"
-        self.env = os.environ | {
+        inherited = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+        self.env = inherited | {  # (tables into a pipe are as wide as they need, whatever set $COLUMNS)
             "SIPLINE_DATA_DIR": str(self.data_dir),
             "SIPLINE_DATABASE_URL": database_url,
             "SIPLINE_ADMIN_TOKEN": ADMIN_TOKEN,

@@ -18,15 +18,13 @@ from sipline.client import CallRecord
 from sipline.domain import calls
 from tests.conftest import HeldPort
 from tests.e2e.audio import blocks, tone_share, write_tone
-from tests.e2e.conftest import Served
 from tests.e2e.media_peers import CARRIER_DIGITS, carrier_trace, heard_the_carrier, media_carrier
 from tests.e2e.stun import fake_nat
-from tests.e2e.test_media import MediaDesk, _check_channels, _download
-from tests.e2e.test_registration import phone_state, provision
+from tests.e2e.test_media import MediaDesk, _check_channels, _download, media_desk
+from tests.e2e.test_registration import phone_state
 from tests.media.recording.audio import decode_mp3
-from tests.peers import require
 from tests.sip.baresip import Baresip, wait_for
-from tests.sip.conftest import BARESIP, SIPP, need, sipp_messages, sipp_time
+from tests.sip.conftest import sipp_messages, sipp_time
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -37,24 +35,8 @@ CALLER_TONE, COLLEAGUE_TONE = 1000.0, 600.0  # Hz: each phone's microphone in ph
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
-    need(SIPP)
-    need(BARESIP)
-    require("mpg123")
-    home = tmp_path_factory.mktemp("handset")
-    served = Served(home, f"sqlite:///{home / 'sipline.db'}")
-    carrier = HeldPort()
-    served.env |= {
-        "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier.port}"}}',
-        "SIPLINE_DEFAULT_TRUNK": "carrier",
-    }
-    served.start()
-    client, app_id, phones = await provision(served, 5, balance="10")
-    try:
-        yield MediaDesk(served, carrier, client, app_id, phones)
-    finally:
-        await client.aclose()
-        served.stop()
-        carrier.release()
+    async with media_desk(tmp_path_factory.mktemp("handset"), 5) as made:
+        yield made
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A running `sipline serve` reports itself ready, over real HTTP, with its SIP ports listening."""
+"""A running `sipline serve` reports itself ready, over real HTTP, with its SIP ports listening and its
+media relay running."""
 
 import httpx
 
@@ -14,5 +15,6 @@ def test_served_platform_is_ready(served: Served) -> None:
         "database": "ok",
         "migrations": "ok",
         "sip": "ok",
+        "media": "ok",
     }
     assert checks["sip"]["detail"] == f"udp, tcp listening on port {served.sip_port}"

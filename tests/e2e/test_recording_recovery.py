@@ -6,13 +6,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 from sipline.store.database import create_engine, session_factory
-from sipline.store.models import Account, App, CallRecord
 from tests.cli.conftest import new_customer
 from tests.e2e.conftest import Served
 from tests.recordings import decoded_seconds, spooled
+from tests.records import add_open_record
 
 
 async def crashed_call(
@@ -22,28 +20,17 @@ async def crashed_call(
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            account_id = await session.scalar(select(Account.id).where(Account.api_key == api_key))
-            app_pk = await session.scalar(select(App.id).where(App.app_id == app_id))
-            assert account_id is not None and app_pk is not None
-            session.add(
-                CallRecord(
-                    voice_id="2612020100000000001",
-                    account_id=account_id,
-                    app_pk=app_pk,
-                    group_name="deskGroup",
-                    phone_name="desk-1",
-                    phone_account="1234567890",
-                    callee="93302123456",
-                    display_num="1008122211",
-                    submit_time=started - timedelta(seconds=10),
-                    answer_time=started,
-                    node="sipline",
-                    recording_file_id=recording_id,
-                    recording_status="recording",
-                    recording_started_at=started,
-                )
+            await add_open_record(
+                session,
+                api_key,
+                app_id,
+                voice_id="2612020100000000001",
+                submit_time=started - timedelta(seconds=10),
+                answer_time=started,
+                recording_file_id=recording_id,
+                recording_status="recording",
+                recording_started_at=started,
             )
-            await session.commit()
     finally:
         await engine.dispose()
 

@@ -18,7 +18,7 @@ def interrupted(**fields: object) -> InterruptedCall:
     values: dict[str, object] = {
         "voice_id": "2612011200000000001",
         "account_id": 1,
-        "reserved": Decimal("0.0067"),
+        "reserved": Decimal("0.0267"),  # the first 20 s and three extensions of 20 s
         "rate": RATE,
         "currency": "USD",
         "quote_exchange": None,
@@ -45,8 +45,16 @@ def test_an_answered_call_is_charged_up_to_its_last_activity() -> None:
     assert fields["cost"] == Decimal("0.0267") and settlement.cost == Decimal("0.0267")  # 0.02 * 80 / 60
     assert fields["base_cost"] == Decimal("0.0133")  # the list rate, 0.01 * 80 / 60
     assert (fields["termination_code"], fields["termination_reason"]) == ("200", calls.INTERRUPTED)
-    assert settlement.reserved == Decimal("0.0067")  # given back by the settlement
+    assert settlement.reserved == Decimal("0.0267")  # given back by the settlement
     assert "settle_rate" not in fields  # USD
+
+
+def test_a_call_is_never_charged_beyond_what_it_had_reserved() -> None:
+    """Its reservation is extended ahead of the call, so only a call whose extension was lost with
+    the crash can show more activity than it paid for: charged what it paid, 40 s, not 80."""
+    fields = interrupted(reserved=Decimal("0.0134")).settlement(now=T0 + timedelta(hours=1)).fields
+    charged = (fields["call_duration"], fields["charged_duration"], fields["cost"])
+    assert charged == (40, 40, Decimal("0.0133"))
 
 
 def test_a_call_cut_off_before_the_answer_costs_nothing() -> None:

@@ -29,7 +29,16 @@ from sipline.domain.voice_id import format_voice_id, is_voice_id
         ("60+60", 61, True, 120),
         ("60+60", 5, True, 60),
         ("1+1", 37, True, 37),
+        # every boundary of the usual periods (issue 11)
+        ("20+20", 19, True, 20),
+        ("60+60", 0, False, 0),
+        ("60+60", 59, True, 60),
+        ("60+60", 60, True, 60),
+        ("30+6", 29, True, 30),
+        ("30+6", 30, True, 30),
         ("30+6", 31, True, 36),
+        ("30+6", 36, True, 36),
+        ("30+6", 37, True, 42),
     ],
 )
 def test_charged_seconds(period: str, duration: int, answered: bool, charged: int) -> None:

@@ -10,7 +10,18 @@ from sipline.api.errors import install_error_handlers
 from sipline.api.middleware import BodyLimitMiddleware, UnexpectedErrorMiddleware
 from sipline.api.observed import ObservedRequests
 from sipline.api.openapi import install_openapi
-from sipline.api.routes import admin, calls, health, metrics, phones, recordings, records
+from sipline.api.routes import (
+    admin,
+    admin_billing,
+    balance,
+    calls,
+    health,
+    metrics,
+    phones,
+    rate_decks,
+    recordings,
+    records,
+)
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -38,10 +49,18 @@ def create_app(platform: "Platform") -> FastAPI:
     app.include_router(records.router)
     app.include_router(recordings.voice)
     app.include_router(recordings.files)
+    app.include_router(balance.sms)
+    app.include_router(balance.voice)
     app.include_router(admin.router)
+    app.include_router(rate_decks.router)
+    app.include_router(admin_billing.router)
     app.include_router(metrics.router)
     app.include_router(health.router_for(platform))
-    app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=platform.settings.max_body_bytes,
+        limits={rate_decks.IMPORT_PATH: platform.settings.rate_deck_max_bytes},
+    )
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(
         ObservedRequests, latency=platform.metrics.api_latency, log=platform.settings.access_log

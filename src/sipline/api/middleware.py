@@ -13,19 +13,23 @@ log = logging.getLogger("sipline.api")
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over `limit` bytes: at once by Content-Length, or while streaming a chunked body."""
+    """Refuse bodies over `limit` bytes: at once by Content-Length, or while streaming a chunked body.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    `limits` gives a few paths their own limit (a rate deck import is far larger than any API call)."""
+
+    def __init__(self, app: ASGIApp, limit: int, limits: dict[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.default_limit)
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                too_large = BodyTooLarge(self.limit)
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                too_large = BodyTooLarge(limit)
                 answer = envelope(Status.PARAMETER_ERROR, str(too_large.detail), http_status=413)
                 await answer(scope, receive, send)
                 return
@@ -35,8 +39,8 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
-                raise BodyTooLarge(self.limit)
+            if received > limit:
+                raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -2,6 +2,10 @@
 
 The one rounding point of the platform is `round_money`: half-up to 4 decimals, applied once to
 each final amount (cost, base cost, settlement), never to intermediate values.
+
+A rate may carry a connect fee (CGRateS' ConnectFee): a fixed amount an answered call pays once, on
+top of its charged time. It is added to the exact product before that one rounding, so
+cost = round_money(connect_fee + rate * chargedDuration / 60); an unanswered call pays nothing.
 """
 
 import math
@@ -13,6 +17,11 @@ MONEY_QUANTUM = Decimal("0.0001")
 
 def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as the APIs show it: plain digits, no trailing zeros ("0.05", "12.5", "0")."""
+    return format(amount.normalize(), "f")
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class Rate:
     per_minute: Decimal
     period: BillingPeriod
     base_per_minute: Decimal | None = None  # the platform's list rate (baseCost); None: same as per_minute
+    connect_fee: Decimal = Decimal(0)  # charged once when the call is answered
+    destination: str = ""  # the deck's name for the prefix (shown, exported; never rated on)
 
     @property
     def base(self) -> Decimal:
@@ -53,7 +64,7 @@ class Rate:
 
     def first_period_cost(self) -> Decimal:
         """What an answered call costs at least: the balance must cover it before a call is placed."""
-        return round_money(self.per_minute * self.period.first / 60)
+        return round_money(self.connect_fee + self.per_minute * self.period.first / 60)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,9 @@ class Charge:
 
 def charge(rate: Rate, duration: int, answered: bool) -> Charge:
     seconds = rate.period.charged_seconds(duration, answered)
-    return Charge(seconds, round_money(rate.per_minute * seconds / 60))
+    if not answered:
+        return Charge(0, round_money(Decimal(0)))
+    return Charge(seconds, round_money(rate.connect_fee + rate.per_minute * seconds / 60))
 
 
 def affordable_seconds(rate: Rate, money: Decimal) -> int | None:
@@ -73,8 +86,8 @@ def affordable_seconds(rate: Rate, money: Decimal) -> int | None:
     An answered call is cut when it reaches this, so that it never costs more than the money there was.
     """
     if rate.per_minute <= 0:
-        return None
-    paid = int(money * 60 / rate.per_minute)  # charged seconds the money covers
+        return None if money >= rate.connect_fee else 0
+    paid = int((money - rate.connect_fee) * 60 / rate.per_minute)  # charged seconds the money covers
     first, step = rate.period.first, rate.period.next
     if paid < first:
         return 0
@@ -82,8 +95,10 @@ def affordable_seconds(rate: Rate, money: Decimal) -> int | None:
 
 
 def base_cost(rate: Rate, charged_seconds: int) -> Decimal:
-    """The same charged time at the platform's list rate (the record's baseCost)."""
-    return round_money(rate.base * charged_seconds / 60)
+    """The same charged time at the platform's list rate (the record's baseCost), connect fee included
+    (an answered call, ``charged_seconds`` > 0, pays it at either price)."""
+    fee = rate.connect_fee if charged_seconds > 0 else Decimal(0)
+    return round_money(fee + rate.base * charged_seconds / 60)
 
 
 class RateDeck:
@@ -99,14 +114,26 @@ class RateDeck:
             if rate.prefix in self._by_prefix:
                 raise ValueError(f"prefix {rate.prefix} appears twice")
             self._by_prefix[rate.prefix] = rate
-        self._longest = max((len(p) for p in self._by_prefix), default=0)
+        # Only the prefix lengths the deck has, longest first: a 50,000-prefix deck has a handful.
+        self._lengths = sorted({len(p) for p in self._by_prefix if p}, reverse=True)
+        self._catch_all = self._by_prefix.get("")
+
+    def __len__(self) -> int:
+        return len(self._by_prefix)
+
+    def rates(self) -> list[Rate]:
+        """Every rate, by prefix (the order an export writes)."""
+        return [self._by_prefix[prefix] for prefix in sorted(self._by_prefix)]
 
     def find(self, number: str) -> Rate | None:
-        for length in range(min(len(number), self._longest), 0, -1):
-            rate = self._by_prefix.get(number[:length])
-            if rate is not None:
-                return rate
-        return self._by_prefix.get("")
+        by_prefix = self._by_prefix
+        size = len(number)
+        for length in self._lengths:
+            if length <= size:
+                rate = by_prefix.get(number[:length])
+                if rate is not None:
+                    return rate
+        return self._catch_all
 
 
 @dataclass(frozen=True)

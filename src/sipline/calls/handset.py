@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sipline.billing.rating import BillingPeriod, Rate, RateDeck
+from sipline.billing.limits import Admission
+from sipline.billing.rating import BillingPeriod, Rate
 from sipline.calls.b2bua import B2buaCall, CallSetup
 from sipline.calls.callee_route import CalleeRoute, ColleagueRoute, TrunkRoute
 from sipline.calls.handset_call import HandsetCall
@@ -75,7 +76,6 @@ class HandsetCalls:
         service: CallService,
         sip: SipServer,
         directory: Directory,
-        deck: RateDeck,
         settings: HandsetSettings,
     ) -> None:
         self._service = service
@@ -83,7 +83,6 @@ class HandsetCalls:
         self._auth = sip.invite_auth
         sip.authenticate_invites = True  # the 407 for INVITEs without credentials, statelessly
         self._directory = directory
-        self._deck = deck
         self.settings = settings
         self.refused: dict[int, int] = {}  # INVITEs refused, by SIP status (metrics, tests)
 
@@ -143,7 +142,7 @@ class HandsetCalls:
         trunk = self._service.routes.for_app(app_id)
         if trunk is None:
             raise Refused(503, "Service Unavailable (no outbound trunk for this app)")
-        rate = self._deck.find(number)
+        rate = await self._service.rates.find(app.account_id, number, received)  # the rate book's
         if rate is None:
             raise Refused(404, "Not Found (no rate for this destination)")
         route = TrunkRoute(CalleeTarget(number, display_num, trunk))
@@ -188,25 +187,40 @@ class HandsetCalls:
             raise Refused(486, "Busy Here (the phone is already in a call)")
         claimed = (caller.account, *also_busy)
         service.claim(*claimed)  # before any await: a sendSip for either phone now gets -68
+        admission: Admission | None = None
         try:
+            if origin is CallOrigin.HANDSET and service.admission is not None:
+                # the account's fraud limits, as sendSip's (-80 calls up, -81 rate, -82 spend, -83 prefix)
+                admission = await service.admission.admit(
+                    app.account_id, order.callee, received, rate.first_period_cost()
+                )
             code = ON_NET_CODE if origin is CallOrigin.PHONE_TO_PHONE else None
-            terms, limits = await service.accept_call(
+            terms = await service.accept_call(
                 Caller(app.account_id, ""), order, caller, rate, received, origin, code
             )
         except ApiError as error:
             service.unclaim(*claimed)
-            if error.status == Status.BALANCE_INSUFFICIENT:
-                raise Refused(402, "Payment Required (the balance cannot pay this call)") from None
-            raise Refused(403, f"Forbidden ({error.reason})"[:100]) from None
+            if admission is not None:
+                admission.release()
+            raise _refused(error) from None
         except BaseException:
             service.unclaim(*claimed)
+            if admission is not None:
+                admission.release()
             raise
 
         def handset_call(journal: CallJournal, setup: CallSetup) -> B2buaCall:
             return HandsetCall(self._sip, tx, route, journal, setup)
 
         log.info("handset call %s from %s to %s (%s)", terms.voice_id, caller.account, order.callee, origin)
-        service.start_call(terms, limits, caller.account, handset_call, also_busy=also_busy)
+        service.start_call(terms, caller.account, handset_call, also_busy=also_busy).admission = admission
+
+
+def _refused(error: ApiError) -> Refused:
+    """The SIP answer to a call the account cannot place: -10 is 402, a fraud limit 403."""
+    if error.status == Status.BALANCE_INSUFFICIENT:
+        return Refused(402, "Payment Required (the balance cannot pay this call)")
+    return Refused(403, f"Forbidden ({error.reason})"[:100])
 
 
 def _colleague(app: AppPhones, dialled: str, account: str) -> str | None:

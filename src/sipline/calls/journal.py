@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sipline.billing import rating
 from sipline.billing.rating import BillingPeriod, Rate
+from sipline.billing.reservations import CallReservation, seconds_paid
 from sipline.calls.dialogs import row_of
 from sipline.calls.writer import CallWriter, Settlement
 from sipline.domain import calls
@@ -56,10 +57,15 @@ class CallJournal:
     """The ``CallObserver`` of one call: its record follows the call, through the ``CallWriter``."""
 
     def __init__(
-        self, writer: CallWriter, terms: CallTerms, on_settled: Callable[[CallJournal], None]
+        self,
+        writer: CallWriter,
+        terms: CallTerms,
+        on_settled: Callable[[CallJournal], None],
+        reservation: CallReservation | None = None,
     ) -> None:
         self._writer = writer
         self.terms = terms
+        self.reservation = reservation  # extends what the call holds as it goes (billing/reservations.py)
         self._on_settled = on_settled
         self._answer_time: datetime | None = None
         self._digits = ""
@@ -80,6 +86,8 @@ class CallJournal:
         self._answer_time = at
         self._activity = at
         self._set(answer_time=at)
+        if self.reservation is not None:
+            self.reservation.answered(at)
 
     def dtmf(self, digit: str) -> None:
         if len(self._digits) < MAX_FEEDBACK:
@@ -121,19 +129,20 @@ class CallJournal:
         self._writer.update(self.terms.voice_id, fields)
 
     async def _settle(self, at: datetime, termination: Termination) -> None:
-        fields = self._final(at, termination)
         terms = self.terms
+        reserved = terms.reserved if self.reservation is None else await self.reservation.stop()
+        fields = self._final(at, termination, reserved)
         try:
-            await self._writer.settle(Settlement(terms.voice_id, terms.account_id, terms.reserved, fields))
+            await self._writer.settle(Settlement(terms.voice_id, terms.account_id, reserved, fields))
         except Exception:
             log.exception("call %s: settling failed; closed at the next start", self.terms.voice_id)
         finally:
             self.settled.set()
 
-    def _final(self, at: datetime, termination: Termination) -> dict[str, Any]:
+    def _final(self, at: datetime, termination: Termination, reserved: Decimal) -> dict[str, Any]:
         terms = self.terms
         return final_fields(
-            terms.rate, terms.currency, terms.quote_exchange, self._answer_time, at, termination
+            terms.rate, terms.currency, terms.quote_exchange, self._answer_time, at, termination, reserved
         )
 
 
@@ -144,10 +153,18 @@ def final_fields(
     answer_time: datetime | None,
     at: datetime,
     termination: Termination,
+    reserved: Decimal | None = None,
 ) -> dict[str, Any]:
-    """A call's final record fields: timings, termination, and the cost rated (billing/rating.py)."""
+    """A call's final record fields: timings, termination, and the cost rated (billing/rating.py).
+
+    With ``reserved``, the call is taken to have lasted at most what that paid: a call is cut when
+    its reserved money is used up (billing/reservations.py), so only a late timer (an event loop
+    stalled past a whole second) or a crash could make it longer, and it never costs more."""
     answered = answer_time is not None
     duration = calls.call_duration(answer_time, at)
+    paid = None if reserved is None else seconds_paid(rate, reserved)
+    if paid is not None and duration > paid:
+        duration = paid
     charged = rating.charge(rate, duration, answered)
     fields: dict[str, Any] = {
         "hangup_time": at,
@@ -182,7 +199,9 @@ class InterruptedCall:
         termination = Termination("200" if self.answer_time is not None else "500", calls.INTERRUPTED)
         hangup = self.last_known or now
         rate = self.rate or Rate("", Decimal(0), BillingPeriod(1, 1))
-        fields = final_fields(rate, self.currency, self.quote_exchange, self.answer_time, hangup, termination)
+        fields = final_fields(
+            rate, self.currency, self.quote_exchange, self.answer_time, hangup, termination, self.reserved
+        )
         return Settlement(self.voice_id, self.account_id, self.reserved, fields)
 
 
@@ -215,7 +234,7 @@ def _rate_of(row: CallRecord) -> Rate | None:
         period = BillingPeriod.parse(row.bill_period)
     except ValueError:
         return None
-    return Rate("", row.rate, period, row.base_rate)
+    return Rate("", row.rate, period, row.base_rate, row.connect_fee or Decimal(0))
 
 
 async def settle_interrupted(

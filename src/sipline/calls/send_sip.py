@@ -11,13 +11,16 @@ import itertools
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sipline.billing.rating import Rate, RateDeck, affordable_seconds
+from sipline.billing.limits import Admission, CallAdmission
+from sipline.billing.rating import Rate
+from sipline.billing.reservations import CHUNK_SECONDS, LEAD_SECONDS, CallReservation
 from sipline.calls.b2bua import B2buaCall, CallSetup
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.click_to_call import ClickToCall
@@ -26,7 +29,7 @@ from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, set
 from sipline.calls.recording import CallRecording, RecordingSink
 from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
 from sipline.calls.trunk_resolver import TrunkResolver
-from sipline.calls.writer import CallWriter, NewCall
+from sipline.calls.writer import CallWriter, Extension, NewCall
 from sipline.domain import calls
 from sipline.domain.call_origin import CallOrigin
 from sipline.domain.destination import destination_code
@@ -55,6 +58,12 @@ class CallOrder:
     called_info: str = ""
 
 
+class RateLookup(Protocol):
+    """Where the rate of a call comes from (billing/rate_book.py): the deck in effect at ``at``."""
+
+    async def find(self, account_id: int, number: str, at: datetime) -> Rate | None: ...
+
+
 class Registrations(Protocol):
     """Where a phone can be reached: its freshest live registration."""
 
@@ -67,6 +76,7 @@ class ActiveCall:
     phone_account: str
     call: B2buaCall
     journal: CallJournal
+    admission: Admission | None = None  # released when the call is settled
     task: asyncio.Task[None] | None = None
     also_busy: tuple[str, ...] = ()  # a colleague rung phone to phone: busy as long as the call
 
@@ -79,12 +89,15 @@ class CallService:
         registrations: Registrations,
         sip: SipServer,
         routes: TrunkRoutes,
-        deck: RateDeck,
+        rates: RateLookup,
         limits: CallLimits,
         node: str,
         resolver: TrunkResolver,
         media: MediaPlane,
         recordings: RecordingSink | None = None,
+        admission: CallAdmission | None = None,
+        reservation_chunk: int = CHUNK_SECONDS,
+        reservation_lead: float = LEAD_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._directory = directory
@@ -92,12 +105,14 @@ class CallService:
         self._registrations = registrations
         self._sip = sip
         self.routes = routes
-        self._deck = deck
-        self.limits = limits  # every call's, the maximum duration shortened by the balance
+        self._rates = rates
+        self.limits = limits  # every call's; the balance cuts a call through its reservation
         self.node = node
         self._resolver = resolver
         self._media = media
         self.recordings = recordings  # where recordings go (the recordings service); None: not recorded
+        self.admission = admission  # the accounts' fraud limits (billing/limits.py); None: no limits
+        self._chunk, self._lead = reservation_chunk, reservation_lead  # billing/reservations.py
         self._tasks = BackgroundTasks()  # the calls' BYEs and relayed requests
         self._sequence = itertools.count(secrets.randbelow(SEQUENCE_MODULUS))
         self.active: dict[str, ActiveCall] = {}
@@ -109,6 +124,27 @@ class CallService:
     async def send(self, caller: Caller, order: CallOrder) -> str:
         """Accept the call (or refuse it with -22/-68/-26/-10) and start it; returns the voiceId."""
         phone = await self._phone(caller, order)
+        rate = await self._rates.find(caller.account_id, order.callee, datetime.now(UTC))  # from memory
+        if rate is None:
+            raise ApiError(Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}")
+        admission = await self._admit(caller, order, rate)
+        try:
+            return await self._send(caller, order, phone, rate, admission)
+        except BaseException:
+            if admission is not None:
+                admission.release()  # never placed: it does not count against the limits
+            raise
+
+    async def _admit(self, caller: Caller, order: CallOrder, rate: Rate) -> Admission | None:
+        if self.admission is None:
+            return None
+        return await self.admission.admit(
+            caller.account_id, order.callee, datetime.now(UTC), rate.first_period_cost()
+        )
+
+    async def _send(
+        self, caller: Caller, order: CallOrder, phone: PhoneRow, rate: Rate, admission: Admission | None
+    ) -> str:
         if order.account in self._busy:
             raise ApiError(Status.PHONE_NOT_IDLE, f"phone {order.account} is in a call")
         now = datetime.now(UTC)
@@ -118,22 +154,24 @@ class CallService:
         trunk = self.routes.for_app(order.app_id)
         if trunk is None:
             raise ApiError(Status.SYSTEM_ERROR, "no outbound trunk is available for this app")
-        rate = self._deck.find(order.callee)
-        if rate is None:
-            raise ApiError(Status.FEE_LOOKUP_FAILED, f"no rate for the destination of callee {order.callee}")
         self._busy.add(order.account)  # before any await: a second sendSip for the phone gets -68
         try:
-            terms, limits = await self.accept_call(caller, order, phone, rate, now)
+            terms = await self.accept_call(caller, order, phone, rate, now)
         except BaseException:
             self._busy.discard(order.account)
             raise
-        self._start(terms, limits, order, binding, CalleeTarget(order.callee, order.display_num, trunk))
+        target = CalleeTarget(order.callee, order.display_num, trunk)
+        self._start(terms, order, binding, target).admission = admission
         return terms.voice_id
 
     # -- what handset calls share (calls/handset.py) ------------------------------------------
     @property
     def registrations(self) -> Registrations:
         return self._registrations
+
+    @property
+    def rates(self) -> RateLookup:
+        return self._rates
 
     @property
     def background(self) -> BackgroundTasks:
@@ -169,10 +207,10 @@ class CallService:
         now: datetime,
         origin: CallOrigin = CallOrigin.API,
         code: str | None = None,
-    ) -> tuple[CallTerms, CallLimits]:
-        """Reserve the first billing period and write the record (-10 when the balance cannot pay);
-        the call's limits follow from the balance left. Handset calls say their ``origin`` (and
-        phone to phone, the ``code`` shown instead of a destination)."""
+    ) -> CallTerms:
+        """Reserve the first billing period and write the record (-10 when the balance cannot pay).
+        Handset calls say their ``origin`` (and phone to phone, the ``code`` shown instead of a
+        destination)."""
         reserve = rate.first_period_cost()
 
         def new_voice_id() -> str:
@@ -196,6 +234,7 @@ class CallService:
                 "bill_period": str(rate.period),
                 "rate": rate.per_minute,
                 "base_rate": rate.base,
+                "connect_fee": rate.connect_fee,
                 "feedback_value": calls.NO_FEEDBACK,
                 "reserved": reserve,
                 "node": self.node,
@@ -204,70 +243,71 @@ class CallService:
             new_voice_id=new_voice_id,
         )
         account = await self.writer.accept(call)
-        limits = self._limits_for(affordable_seconds(rate, account.balance_left + reserve))
-        terms = CallTerms(
+        return CallTerms(
             call.voice_id, caller.account_id, rate, reserve, account.currency, account.quote_exchange
         )
-        return terms, limits
 
     def _start(
         self,
         terms: CallTerms,
-        limits: CallLimits,
         order: CallOrder,
         binding: Binding,
         trunk_target: CalleeTarget,
-    ) -> None:
+    ) -> ActiveCall:
         def click_to_call(journal: CallJournal, setup: CallSetup) -> B2buaCall:
             phone = PhoneTarget(order.account, binding.contact, binding.flow())
             return ClickToCall(self._sip, phone, trunk_target, journal, setup)
 
-        self.start_call(terms, limits, order.account, click_to_call)
+        return self.start_call(terms, order.account, click_to_call)
 
     def start_call(
         self,
         terms: CallTerms,
-        limits: CallLimits,
         account: str,
         make: Callable[[CallJournal, CallSetup], B2buaCall],
         also_busy: tuple[str, ...] = (),
-    ) -> None:
-        """Run an accepted call (its record written, ``account`` claimed) as a task, with its journal
-        and recording; the phones are released when it is settled."""
-        journal = CallJournal(self.writer, terms, on_settled=self._settled)
+    ) -> ActiveCall:
+        """Run an accepted call (its record written, ``account`` claimed) as a task, with its journal,
+        reservation and recording; the phones are released when it is settled."""
+        reservation = self._reservation(terms)
+        journal = CallJournal(self.writer, terms, on_settled=self._settled, reservation=reservation)
         recording = (
             CallRecording(self.recordings, terms.voice_id, self._tasks)
             if self.recordings is not None
             else None
         )
-        setup = CallSetup(
-            self._media,
-            limits,
-            f"{terms.voice_id}-{secrets.token_hex(4)}",
-            self._resolver,
-            self._tasks,
-            recording,
+        call_id = f"{terms.voice_id}-{secrets.token_hex(4)}"
+        call = make(
+            journal, CallSetup(self._media, self.limits, call_id, self._resolver, self._tasks, recording)
         )
-        call = make(journal, setup)
         active = ActiveCall(terms.voice_id, account, call, journal, also_busy=also_busy)
         self.active[terms.voice_id] = active
         self.attempts += 1
         # Every line logged by the call's task (and the tasks it starts) carries its voiceId, and so
         # do the rest of sendSip's own lines (each HTTP request runs in a task of its own).
         logged_voice_id.set(terms.voice_id)
+        reservation.cut = call.hang_up  # the balance ran out: the call ends where its money does
         active.task = asyncio.create_task(call.run())  # copies the context, voiceId and all
+        return active
 
-    def _limits_for(self, affordable: int | None) -> CallLimits:
-        """The configured limits, the maximum duration shortened to what the balance can pay."""
-        if affordable is None or affordable >= self.limits.max_duration:
-            return self.limits
-        return replace(self.limits, max_duration=affordable, max_duration_reason=calls.BALANCE_EXHAUSTED)
+    def _reservation(self, terms: CallTerms) -> CallReservation:
+        """What the call holds (its first period, reserved at acceptance), extended through the
+        writer as the call goes on (billing/reservations.py); its ``cut`` is set to the call's hang-up."""
+
+        async def extend(amount: Decimal) -> bool:
+            return await self.writer.extend(Extension(terms.voice_id, terms.account_id, amount))
+
+        return CallReservation(
+            terms.rate, terms.reserved, extend, chunk_seconds=self._chunk, lead_seconds=self._lead
+        )
 
     def _settled(self, journal: CallJournal) -> None:
         active = self.active.pop(journal.terms.voice_id, None)
         if active is not None:
             self._busy.discard(active.phone_account)
             self._busy.difference_update(active.also_busy)
+            if active.admission is not None:
+                active.admission.release()
         if journal.termination is not None:
             code = journal.termination.code
             self.outcomes[code] = self.outcomes.get(code, 0) + 1

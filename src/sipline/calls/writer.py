@@ -7,6 +7,10 @@ driver. Instead every write is queued here, and a flusher commits what has gathe
 
 - new calls: the first billing period reserved per account with one conditional UPDATE (never
   below zero; if the sum does not fit, call by call in order), records and ledger rows inserted;
+- reservation extensions (billing/reservations.py): the next chunk of a call in progress taken per
+  account with one conditional UPDATE (never below zero; call by call when the sum does not fit), a
+  ``reserve`` ledger row each and the record's ``reserved`` grown; written before the batch's
+  settlements, so a call's last extension is always in its settlement;
 - record updates (callee invited, ringing, answered, DTMF, last activity), coalesced per call;
 - each leg's dialog (what a BYE after a crash needs), upserted, coalesced per call and leg;
 - settlements: final fields, each account's balance moved once, ledger rows inserted, the calls'
@@ -26,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,15 +85,25 @@ class Settlement:
         return cost
 
 
+@dataclass(frozen=True)
+class Extension:
+    """More money reserved for a call in progress."""
+
+    voice_id: str
+    account_id: int
+    amount: Decimal
+
+
 @dataclass
 class _Queue:
     accepts: list[tuple[NewCall, asyncio.Future[AccountTerms]]] = field(default_factory=list)
+    extensions: list[tuple[Extension, asyncio.Future[bool]]] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     dialogs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (voice_id, leg)
     settlements: list[tuple[Settlement, asyncio.Future[bool]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.accepts or self.updates or self.dialogs or self.settlements)
+        return bool(self.accepts or self.extensions or self.updates or self.dialogs or self.settlements)
 
 
 class CallWriter:
@@ -99,6 +113,7 @@ class CallWriter:
         self._queue = _Queue()
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # committed batches (benchmarks print it)
+        self.extensions = {"taken": 0, "refused": 0}  # reservation extensions written (metrics)
         self.batch_timer: Callable[[float], None] = _ignore  # gets each batch's seconds (metrics)
 
     # -- queueing ------------------------------------------------------------------------------
@@ -108,6 +123,15 @@ class CallWriter:
         self._queue.accepts.append((call, future))
         self._kick()
         return await future
+
+    async def extend(self, extension: Extension) -> bool:
+        """Reserve more for a call in progress; False when the balance cannot pay it."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.extensions.append((extension, future))
+        self._kick()
+        taken = await future
+        self.extensions["taken" if taken else "refused"] += 1
+        return taken
 
     def update(self, voice_id: str, fields: dict[str, Any]) -> None:
         """Merge ``fields`` into what the next batch writes to the record (fire and forget)."""
@@ -156,6 +180,7 @@ class CallWriter:
 
     async def _one_by_one(self, batch: _Queue) -> None:
         items: list[_Queue] = [_Queue(accepts=[item]) for item in batch.accepts]
+        items += [_Queue(extensions=[item]) for item in batch.extensions]
         items += [_Queue(updates={key: fields}) for key, fields in batch.updates.items()]
         items += [_Queue(dialogs={key: row}) for key, row in batch.dialogs.items()]
         items += [_Queue(settlements=[item]) for item in batch.settlements]
@@ -189,6 +214,7 @@ def _ignore(_seconds: float) -> None:
 
 async def _write(session: AsyncSession, batch: _Queue) -> list[Outcome]:
     outcomes = await _accept_all(session, batch.accepts)
+    outcomes += await _extend_all(session, batch.extensions)
     await _update_all(session, batch.updates)
     await _upsert_dialogs(session, list(batch.dialogs.values()))
     outcomes += await _settle_all(session, batch.settlements)
@@ -201,30 +227,16 @@ async def _accept_all(
     outcomes: list[Outcome] = []
     records: list[dict[str, Any]] = []
     ledger: list[dict[str, Any]] = []
-    by_account: dict[int, list[tuple[NewCall, asyncio.Future[AccountTerms]]]] = defaultdict(list)
-    for item in accepts:
-        by_account[item[0].account_id].append(item)
     now = datetime.now(UTC)
-    for account_id, items in by_account.items():
-        total = sum((call.reserve for call, _ in items), Decimal(0))
-        row = await _take(session, account_id, total)
-        if row is not None:  # one UPDATE for the account's new calls
-            balance = row[0] + total
-            taken = []
-            for call, future in items:
-                balance -= call.reserve
-                taken.append((call, future, balance, row))
-        else:  # the sum does not fit: call by call, in order, while the balance lasts
-            taken = []
-            for call, future in items:
-                single = await _take(session, account_id, call.reserve)
-                if single is None:
-                    reason = f"the balance cannot pay the first billing period ({_text(call.reserve)})"
-                    outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
-                else:
-                    taken.append((call, future, single[0], single))
-        left = taken[-1][2] if taken else Decimal(0)  # the balance once every reservation is taken
-        for call, future, balance_after, (_balance, currency, quote_exchange) in taken:
+    for account_id, items in _by_account(accepts).items():
+        rows = await _take_each(session, account_id, [call.reserve for call, _ in items])
+        taken = [(call, future, row) for (call, future), row in zip(items, rows, strict=True) if row]
+        left = taken[-1][2][0] if taken else Decimal(0)  # the balance once every reservation is taken
+        for (call, future), row in zip(items, rows, strict=True):
+            if row is None:
+                reason = f"the balance cannot pay the first billing period ({_text(call.reserve)})"
+                outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
+        for call, future, (balance_after, currency, quote_exchange) in taken:
             records.append(call.record | {"currency": currency, "quote_exchange": quote_exchange})
             if call.reserve:
                 ledger.append(
@@ -236,6 +248,35 @@ async def _accept_all(
     if ledger:
         await session.execute(insert(LEDGER), ledger)
     return outcomes
+
+
+_Item = TypeVar("_Item", NewCall, Extension)
+
+
+def _by_account(
+    items: Sequence[tuple[_Item, asyncio.Future[Any]]],
+) -> dict[int, list[tuple[_Item, asyncio.Future[Any]]]]:
+    grouped: dict[int, list[tuple[_Item, asyncio.Future[Any]]]] = defaultdict(list)
+    for item in items:
+        grouped[item[0].account_id].append(item)
+    return grouped
+
+
+async def _take_each(
+    session: AsyncSession, account_id: int, amounts: list[Decimal]
+) -> list[tuple[Decimal, str, Decimal | None] | None]:
+    """Take each amount in order while the balance lasts: one UPDATE for them all when the sum fits,
+    else one each. For each, the account row after it (balance, currency, quote), or None: not taken."""
+    total = sum(amounts, Decimal(0))
+    row = await _take(session, account_id, total)
+    if row is None:
+        return [await _take(session, account_id, amount) for amount in amounts]
+    balance = row[0] + total
+    rows: list[tuple[Decimal, str, Decimal | None] | None] = []
+    for amount in amounts:
+        balance -= amount
+        rows.append((balance, row[1], row[2]))
+    return rows
 
 
 # The balance statements are built once, with bound parameters: built per call with the amount as a
@@ -262,6 +303,38 @@ async def _take(
     """Take ``amount`` from the balance unless that would leave it below zero; the row after, or None."""
     row = (await session.execute(_TAKE, {"_account_id": account_id, "_amount": amount})).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def _extend_all(
+    session: AsyncSession, extensions: Sequence[tuple[Extension, asyncio.Future[bool]]]
+) -> list[Outcome]:
+    if not extensions:
+        return []
+    now = datetime.now(UTC)
+    grown: list[dict[str, Any]] = []  # the records' reserved amounts, each grown by its extension
+    ledger: list[dict[str, Any]] = []
+    outcomes: list[Outcome] = []
+    for account_id, items in _by_account(extensions).items():
+        rows = await _take_each(session, account_id, [extension.amount for extension, _ in items])
+        for (extension, future), row in zip(items, rows, strict=True):
+            outcomes.append((future, row is not None))
+            if row is not None:
+                ledger.append(
+                    _ledger(account_id, "reserve", -extension.amount, row[0], extension.voice_id, now)
+                )
+                grown.append({"_voice_id": extension.voice_id, "_amount": extension.amount})
+    if grown:
+        await session.execute(_GROW, grown)
+    if ledger:
+        await session.execute(insert(LEDGER), ledger)
+    return outcomes
+
+
+_GROW = (
+    update(RECORDS)
+    .where(RECORDS.c.voice_id == bindparam("_voice_id"))
+    .values(reserved=RECORDS.c.reserved + bindparam("_amount", type_=RECORDS.c.reserved.type))
+)
 
 
 async def _update_all(session: AsyncSession, updates: dict[str, dict[str, Any]]) -> None:
@@ -380,5 +453,7 @@ def _resolve(future: asyncio.Future[Any], result: Any) -> None:
 def _fail(item: _Queue, error: BaseException) -> None:
     for _call, future in item.accepts:
         _resolve(future, error)
+    for _extension, extended in item.extensions:
+        _resolve(extended, error)
     for _settlement, settled in item.settlements:
         _resolve(settled, error)

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +13,9 @@ from sipline.cli.output import print_json, print_mapping, print_table
 from sipline.config import Settings
 from sipline.domain.errors import ApiError
 from sipline.services.tenancy import AccountView, TenancyService
+
+if TYPE_CHECKING:
+    from sipline.bootstrap import Platform
 
 T = TypeVar("T")
 INIT_FLAG = "sipline.admin.init"
@@ -62,6 +65,16 @@ def _with_tenancy(
     database_url: str | None,
     action: Callable[[TenancyService], Awaitable[T]],
 ) -> T:
+    return with_platform(config_file, data_dir, database_url, lambda platform: action(platform.tenancy))
+
+
+def with_platform(
+    config_file: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    action: "Callable[[Platform], Awaitable[T]]",
+) -> T:
+    """Run ``action`` on the platform the options point to; an ApiError is a clean CLI failure."""
     from sipline.bootstrap import build_platform
 
     settings = settings_from(config_file, data_dir=data_dir, database_url=database_url)
@@ -70,7 +83,7 @@ def _with_tenancy(
     async def run() -> T:
         platform = await build_platform(settings)
         try:
-            return await action(platform.tenancy)
+            return await action(platform)
         finally:
             await platform.close()
 

@@ -23,6 +23,12 @@ def _http_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 
 def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--app-id, --base-url, --api-key, --api-secret (each also from a SIPLINE_* variable)."""
+    func = account_options(func)
+    return click.option("--app-id", envvar="SIPLINE_APP_ID", required=True, help="(env SIPLINE_APP_ID)")(func)
+
+
+def account_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--base-url, --api-key, --api-secret (each also from a SIPLINE_* variable): no app needed."""
     func = click.option(
         "--api-secret", envvar="SIPLINE_API_SECRET", required=True, help="(env SIPLINE_API_SECRET)"
     )(func)
@@ -37,7 +43,7 @@ def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
         callback=_http_url,
         help="Server root URL (env SIPLINE_BASE_URL).",
     )(func)
-    return click.option("--app-id", envvar="SIPLINE_APP_ID", required=True, help="(env SIPLINE_APP_ID)")(func)
+    return func
 
 
 def call_api(base_url: str, api_key: str, api_secret: str, action: Callable[[Client], T]) -> T:

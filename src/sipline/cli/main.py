@@ -7,11 +7,13 @@ import click
 
 from sipline import __version__
 from sipline.cli.admin import admin
+from sipline.cli.billing import balance, ledger
 from sipline.cli.calls import call
 from sipline.cli.demo import demo
 from sipline.cli.options import platform_options
 from sipline.cli.peers import carrier, phone
 from sipline.cli.phones import phones
+from sipline.cli.rates import rates
 from sipline.cli.records import records
 from sipline.config import ConfigError, load_settings
 from sipline.startup import StartupError
@@ -62,6 +64,9 @@ def serve(
 for command in (admin, phones, call, carrier, phone, demo):
     cli.add_command(command)
 cli.add_command(records)
+admin.add_command(rates)
+cli.add_command(balance)
+cli.add_command(ledger)
 
 
 def main() -> None:

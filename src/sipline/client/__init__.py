@@ -6,7 +6,9 @@ reached; both are `SiplineClientError`.
 
 from sipline.client.async_client import AsyncClient
 from sipline.client.models import (
+    AccountBalance,
     CallRecord,
+    LedgerEntry,
     Page,
     Phone,
     RecordingUrl,
@@ -17,9 +19,11 @@ from sipline.client.models import (
 from sipline.client.sync import Client, iter_pages
 
 __all__ = [
+    "AccountBalance",
     "AsyncClient",
     "CallRecord",
     "Client",
+    "LedgerEntry",
     "Page",
     "Phone",
     "RecordingUrl",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
+from sipline.client import models
 from sipline.client.models import CallRecord, Page, Phone, RecordingUrl, SiplineError
 from sipline.domain.signing import compute_sign
 
@@ -24,6 +25,8 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
     # A query: sending it twice changes nothing, so it may be retried when no answer came back.
     idempotent: bool = False
+    # The answer's fields are beside `status` rather than in `data` (getBalance, the vendor's shape).
+    top_level: bool = False
 
 
 def signed_headers(api_key: str, api_secret: str, now: float | None = None) -> dict[str, str]:
@@ -50,7 +53,8 @@ def answer(call: Call[T], http_status: int, body: bytes) -> T:
         payload = json.loads(body)
     except ValueError:
         payload = None
-    return call.parse(unwrap(http_status, payload))
+    data = unwrap(http_status, payload)
+    return call.parse(payload if call.top_level else data)
 
 
 def _none(_data: Any) -> None:
@@ -137,3 +141,17 @@ def record_sip_query(
 def recording_url(recording_file_id: str, source_type: str = "sip") -> Call[RecordingUrl]:
     query = urlencode({"recordingFileId": recording_file_id, "sourceType": source_type})
     return Call("GET", f"/voice/getRecordingFileUrl?{query}", None, RecordingUrl.from_wire, idempotent=True)
+
+
+def get_balance() -> Call[models.AccountBalance]:
+    parse = models.AccountBalance.from_wire
+    # The vendor serves it on this path only (its account API): so the SDK works against either.
+    return Call("GET", "/sms/getBalance", None, parse, idempotent=True, top_level=True)
+
+
+def ledger_query(
+    current: int = 1, size: int = 25, str_time: str | None = None, end_time: str | None = None
+) -> Call[Page[models.LedgerEntry]]:
+    given = {"current": current, "size": size, "strTime": str_time, "endTime": end_time}
+    path = f"/voice/ledgerQuery?{urlencode({k: v for k, v in given.items() if v is not None})}"
+    return Call("GET", path, None, _page_of(models.LedgerEntry.from_wire), idempotent=True)

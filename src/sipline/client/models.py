@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -147,6 +148,42 @@ class RecordingUrl:
     @classmethod
     def from_wire(cls, raw: Any) -> "RecordingUrl":
         return cls(url=str(raw["url"]), expire_time=int(raw["expireTime"]))
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """getBalance: what the account can spend now (its calls in progress hold the rest)."""
+
+    balance: Decimal
+    gift: Decimal
+    credit: Decimal
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> "AccountBalance":
+        return cls(Decimal(str(raw["balance"])), Decimal(str(raw["gift"])), Decimal(str(raw["credit"])))
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One change of the balance (ledgerQuery): kind topup, adjust, reserve, release or call."""
+
+    id: int
+    kind: str
+    amount: Decimal
+    balance_after: Decimal
+    reference: str
+    created_at: datetime
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any]) -> "LedgerEntry":
+        return cls(
+            id=int(raw["id"]),
+            kind=str(raw["kind"]),
+            amount=Decimal(str(raw["amount"])),
+            balance_after=Decimal(str(raw["balanceAfter"])),
+            reference=str(raw["reference"]),
+            created_at=datetime.fromisoformat(str(raw["createdAt"])),
+        )
 
 
 @dataclass(frozen=True)

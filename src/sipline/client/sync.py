@@ -10,7 +10,7 @@ import httpx
 
 from sipline.client import calls
 from sipline.client.base import ClientBase
-from sipline.client.models import CallRecord, Page, Phone, RecordingUrl
+from sipline.client.models import AccountBalance, CallRecord, LedgerEntry, Page, Phone, RecordingUrl
 from sipline.client.transport import SEND_ERRORS
 
 T = TypeVar("T")
@@ -92,6 +92,16 @@ class Client(ClientBase[httpx.Client]):
         """A signed, expiring URL of a call's recording (recordingFileId, or a group query's
         voiceFileId with source_type="group"); fetching it streams the mp3."""
         return self.call(calls.recording_url(recording_file_id, source_type))
+
+    def get_balance(self) -> AccountBalance:
+        """What the account can spend now (getBalance; the vendor's account API)."""
+        return self.call(calls.get_balance())
+
+    def ledger_query(
+        self, current: int = 1, size: int = 25, str_time: str | None = None, end_time: str | None = None
+    ) -> Page[LedgerEntry]:
+        """The account's ledger, newest first (a sipline extension); times ISO 8601 with offset."""
+        return self.call(calls.ledger_query(current, size, str_time, end_time))
 
     def close(self) -> None:
         self._http.close()

@@ -59,6 +59,11 @@ def media_timeout(idle_seconds: float) -> str:
     return f"{MEDIA_TIMEOUT} for {round(idle_seconds)} s"
 
 
+def balance_exhausted(paid_seconds: int) -> str:
+    """The reason of a call cut because its next seconds could not be reserved."""
+    return f"{BALANCE_EXHAUSTED}: the next billing step could not be reserved after {paid_seconds} s paid"
+
+
 def answered_termination(ended_by: str) -> Termination:
     """An established call always ends with terminationCode "200"; the reason says who hung up."""
     return Termination("200", ended_by)

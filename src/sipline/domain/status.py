@@ -20,3 +20,9 @@ class Status(StrEnum):
     OUT_OF_TIME_RANGE = "-25"
     FEE_LOOKUP_FAILED = "-26"
     PHONE_NOT_IDLE = "-68"
+    # sipline's own codes (the vendor publishes none for these): an account's fraud limits refused
+    # the call (billing/limits.py, docs/api.md "Fraud limits").
+    CONCURRENT_CALLS_LIMIT = "-80"
+    CALL_RATE_LIMIT = "-81"
+    DAILY_SPEND_CAP = "-82"
+    DESTINATION_BARRED = "-83"

@@ -131,8 +131,19 @@ class MediaSession(Protocol):
         """Free the session's ports (stopping any recording first); safe to call more than once."""
 
 
+@dataclass(frozen=True)
+class MediaHealth:
+    """What readiness asks of the media plane: can it take another call now?"""
+
+    running: bool
+    port_pairs: int  # RTP/RTCP pairs the plane may use
+    free_port_pairs: int  # of those, free for a new call leg (a call takes two)
+
+
 class MediaPlane(Protocol):
     """Allocates media sessions; one per node (the embedded relay) or per media server."""
+
+    def health(self) -> MediaHealth: ...
 
     def allocate(self, call_id: str, events: MediaEvents) -> MediaSession:
         """A session with its ports reserved; raises ``NoFreePort`` when the range is used up."""

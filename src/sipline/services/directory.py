@@ -11,7 +11,6 @@ which the platform's throughput targets cannot afford. So reads come from here, 
 - a load that raced an invalidation is not stored (generation check), so nothing stale sticks.
 """
 
-import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain.phones import UNREGISTERED
+from sipline.services.polling import poll_forever
 from sipline.store.models import Account, App, DirectoryVersion, Phone, PhoneGroup
 from sipline.store.secretbox import SecretBox
 
@@ -194,6 +194,11 @@ class Directory:
 
     # --- invalidation ------------------------------------------------------------------------------
 
+    @property
+    def generation(self) -> int:
+        """Bumped by every invalidation: caches kept elsewhere (billing/limits.py) compare it."""
+        return self._generation
+
     def invalidate_all(self) -> None:
         self._generation += 1
         self._auth.clear()
@@ -228,12 +233,7 @@ class Directory:
 
     async def watch(self, interval: float) -> None:
         """Run until cancelled: look for changes made by other processes every `interval` seconds."""
-        while True:
-            try:
-                await self.refresh_if_changed()
-            except Exception:  # a database hiccup must not end the watch; the next poll retries
-                log.warning("directory version poll failed", exc_info=True)
-            await asyncio.sleep(interval)
+        await poll_forever(self.refresh_if_changed, interval, log, "directory version")
 
 
 async def bump_version(session: AsyncSession) -> int:

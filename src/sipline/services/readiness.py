@@ -1,4 +1,5 @@
-"""Is this node ready for traffic: database reachable, schema at the newest migration, SIP listening.
+"""Is this node ready for traffic: database reachable, schema at the newest migration, SIP listening,
+the media plane running with RTP ports free for another call.
 
 A check runs at most once per `max_age` and concurrent probes share it, so a load balancer polling
 every node often still costs one query a second.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sipline.media.port import MediaPlane
 from sipline.sip import SipServer
 from sipline.store.migrate import head_revision, schema_revision
 
@@ -37,6 +39,7 @@ class ReadinessProbe:
         self,
         engine: AsyncEngine,
         sip: SipServer,
+        media: MediaPlane,
         *,
         max_age: float = 1.0,
         timeout: float = 2.0,
@@ -44,6 +47,7 @@ class ReadinessProbe:
     ) -> None:
         self._engine = engine
         self._sip = sip
+        self._media = media
         self._head = head_revision()
         self._max_age = max_age
         self._timeout = timeout
@@ -58,7 +62,7 @@ class ReadinessProbe:
         async with self._lock:
             if (report := self._fresh()) is not None:
                 return report  # checked by the probe this one waited for
-            report = {**await self._database(), "sip": self._sip_transports()}
+            report = {**await self._database(), "sip": self._sip_transports(), "media": self._media_ports()}
             self._log_change(report)
             self._report, self._checked_at = report, self._clock()
         return report
@@ -90,6 +94,14 @@ class ReadinessProbe:
         if down:
             return Check(False, f"not listening: {', '.join(down)}")
         return Check(True, f"{', '.join(listening)} listening on port {self._sip.port}")
+
+    def _media_ports(self) -> Check:
+        health = self._media.health()
+        if not health.running:
+            return Check(False, "the media relay is not running")
+        if health.free_port_pairs < 2:  # a call anchors two legs
+            return Check(False, f"no RTP ports free for another call (all {health.port_pairs} pairs in use)")
+        return Check(True, f"{health.free_port_pairs} of {health.port_pairs} RTP port pairs free")
 
     def _log_change(self, report: Report) -> None:
         if self._report is not None and is_ready(self._report) == is_ready(report):

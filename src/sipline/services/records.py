@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.domain.errors import parameter_error
@@ -12,6 +12,7 @@ from sipline.domain.time_window import TimeWindow
 from sipline.domain.voice_id import is_voice_id
 from sipline.services.auth import Caller
 from sipline.store.models import CallRecord
+from sipline.store.paging import fetch_page
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,9 @@ class RecordService:
 
     async def query(self, caller: Caller, where: RecordFilter, page: PageRequest) -> Page[CallRecord]:
         statement = _filtered(caller, where)
+        order = (CallRecord.submit_time.desc(), CallRecord.voice_id.desc())
         async with self._sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-            records = (
-                await session.scalars(
-                    statement.order_by(CallRecord.submit_time.desc(), CallRecord.voice_id.desc())
-                    .offset(page.offset)
-                    .limit(page.size)
-                )
-            ).all()
-        return Page(records=list(records), total=int(total or 0), request=page)
+            return await fetch_page(session, statement, order, page)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -257,6 +257,11 @@ async def _account(session: AsyncSession, api_key: str) -> Account:
     return account
 
 
+async def account_id_of(session: AsyncSession, api_key: str) -> int:
+    """The account's row id (-22 when no account has this apiKey)."""
+    return (await _account(session, api_key)).id
+
+
 async def _unused(
     session: AsyncSession, column: InstrumentedAttribute[str], generate: Callable[[], str]
 ) -> str:
@@ -265,3 +270,7 @@ async def _unused(
         candidate = generate()
         if await session.scalar(select(column).where(column == candidate)) is None:
             return candidate
+
+
+# Other services address an account by its apiKey the same way (billing/deck_store.py).
+account_by_key = _account

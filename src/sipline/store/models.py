@@ -91,6 +91,8 @@ class LedgerEntry(Base):
     """Every change of a balance, with the balance it left."""
 
     __tablename__ = "ledger_entries"
+    # The ledger query and the daily spend read an account's rows by time.
+    __table_args__ = (Index("ix_ledger_entries_account_time", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -175,6 +177,8 @@ class CallRecord(Base):
     # Held from the balance at sendSip (the first billing period), given back when the call is settled.
     reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     base_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # The rate's connect fee (billing/rating.py), fixed at acceptance with the rate; None: none.
+    connect_fee: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     # The node placing the call: at its restart it closes its own calls that were cut off.
     node: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The last moment the call was known to be up (a SIP event, the node's heartbeat, media later):
@@ -217,3 +221,48 @@ class CallDialog(Base):
     alternate_target: Mapped[str | None] = mapped_column(
         Text, nullable=True
     )  # the phone's registered contact
+
+
+class RateDeckRow(Base):
+    """One imported version of a rate deck (billing/decks.py): the platform's (account_id None) or an
+    account's, in effect from ``effective_from``. Never changed once written; its id orders imports."""
+
+    __tablename__ = "rate_decks"
+    __table_args__ = (Index("ix_rate_decks_owner_effective", "account_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True
+    )
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    lines: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RateDeckLine(Base):
+    """One prefix of a deck version and its rate."""
+
+    __tablename__ = "rate_deck_lines"
+
+    deck_id: Mapped[int] = mapped_column(ForeignKey("rate_decks.id", ondelete="CASCADE"), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(128), default="")
+    rate: Mapped[Decimal] = mapped_column(Money)
+    base_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    bill_period: Mapped[str] = mapped_column(String(16))
+    connect_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class AccountLimit(Base):
+    """An account's fraud limits, set by the operator (billing/limits.py); no row: no limits."""
+
+    __tablename__ = "account_limits"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    max_concurrent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_cps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    daily_cap: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # Space-separated digit prefixes: calls to a denied one are refused; with allowed ones, only those.
+    deny_prefixes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    allow_prefixes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

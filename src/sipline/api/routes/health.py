@@ -26,7 +26,7 @@ def _checks(report: Report) -> dict[str, Any]:
 
 
 def router_for(platform: "Platform") -> APIRouter:
-    probe = ReadinessProbe(platform.engine, platform.sip)
+    probe = ReadinessProbe(platform.engine, platform.sip, platform.media)
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness: the process answers (200)")
@@ -35,7 +35,7 @@ def router_for(platform: "Platform") -> APIRouter:
 
     @router.get(
         "/readyz",
-        summary="Readiness: database reachable, schema at the newest migration, SIP listening (200 or 503)",
+        summary="Readiness: database, schema, SIP listening, RTP ports free (200 or 503)",
     )
     async def readyz() -> JsonResponse:
         report = await probe.check()

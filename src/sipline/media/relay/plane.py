@@ -16,7 +16,7 @@ import socket
 import time
 from pathlib import Path
 
-from sipline.media.port import Leg, MediaError, MediaEvents, MediaSession, NoFreePort
+from sipline.media.port import Leg, MediaError, MediaEvents, MediaHealth, MediaSession, NoFreePort
 from sipline.media.relay.leg import LegMedia, RtcpProtocol, RtpProtocol
 from sipline.media.relay.ports import PortAllocator
 from sipline.media.relay.session import RelaySession
@@ -85,6 +85,10 @@ class EmbeddedMediaPlane:
 
     def sessions(self) -> int:
         return len(self._sessions)
+
+    def health(self) -> MediaHealth:
+        capacity = self._ports.capacity
+        return MediaHealth(self._ticker is not None, capacity, capacity - self._ports.in_use)
 
     def packet_counts(self) -> tuple[int, int]:
         relayed, dropped = self._released_counts
