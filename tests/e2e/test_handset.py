@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from sipline.client import CallRecord
 from sipline.domain import calls
-from tests.conftest import HeldPort
+from tests.conftest import ADMIN_TOKEN, HeldPort
 from tests.e2e.audio import blocks, tone_share, write_tone
 from tests.e2e.media_peers import CARRIER_DIGITS, carrier_trace, heard_the_carrier, media_carrier
 from tests.e2e.stun import fake_nat
@@ -35,7 +35,7 @@ CALLER_TONE, COLLEAGUE_TONE = 1000.0, 600.0  # Hz: each phone's microphone in ph
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
-    async with media_desk(tmp_path_factory.mktemp("handset"), 5) as made:
+    async with media_desk(tmp_path_factory.mktemp("handset"), 7) as made:  # a phone per test
         yield made
 
 
@@ -72,6 +72,13 @@ async def baresip_phone(
 
         assert await wait_for(registered, 10), phone.log()
     return phone
+
+
+async def operator(desk: MediaDesk, method: str, what: str, body: dict[str, object]) -> httpx.Response:
+    """The admin API on the account's limits or balance (the change applies at once on this node)."""
+    url = f"{desk.served.base_url}/admin/accounts/{desk.client._api_key}/{what}"
+    async with httpx.AsyncClient(timeout=10) as web:
+        return await web.request(method, url, json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
 
 def records_of(desk: MediaDesk, account: str) -> list[str]:
@@ -161,9 +168,9 @@ async def test_a_busy_callee_is_relayed_to_the_phone(
 async def test_the_phone_hanging_up_while_it_rings_cancels_the_callee(
     desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
 ) -> None:
-    made = desk.phones[1]
+    made = desk.phones[5]
     carrier = await desk.carrier(SCENARIOS / "carrier_no_answer.xml", tmp_path)  # rings until CANCEL
-    phone = await baresip_phone(desk, 1, tmp_path / "phone")
+    phone = await baresip_phone(desk, 5, tmp_path / "phone")
     try:
         await phone.command("dial", DIALLED)
         assert await wait_for(_said(phone, "Call in-progress"), 10) or await wait_for(
@@ -191,6 +198,27 @@ async def test_a_wrong_password_dials_nothing(desk: MediaDesk, tmp_path: Path) -
     finally:
         await phone.kill()
     assert records_of(desk, made.account) == []
+
+
+async def test_a_denied_prefix_and_no_balance_are_refused_with_their_reasons(
+    desk: MediaDesk, tmp_path: Path
+) -> None:
+    made = desk.phones[6]
+    phone = await baresip_phone(desk, 6, tmp_path / "phone")
+    try:
+        assert (await operator(desk, "PUT", "limits", {"deny": ["4420"]})).status_code == 200
+        await phone.command("dial", DIALLED)
+        assert await wait_for(_said(phone, "calls to prefix 4420 are denied"), 10), phone.log()
+        assert (await operator(desk, "PUT", "limits", {})).status_code == 200  # no limits again
+        balance = (await desk.client.get_balance()).balance
+        emptied = await operator(desk, "POST", "adjust", {"amount": str(-balance), "reason": "e2e"})
+        assert emptied.json()["status"] == "0", emptied.text
+        await phone.command("dial", DIALLED)
+        assert await wait_for(_said(phone, "402 Payment Required"), 10), phone.log()
+    finally:
+        await operator(desk, "POST", "adjust", {"amount": "10", "reason": "e2e: restored"})
+        await phone.kill()
+    assert records_of(desk, made.account) == []  # nothing was placed
 
 
 async def test_phone_to_phone_behind_nat_audio_both_ways(desk: MediaDesk, tmp_path: Path) -> None:
