@@ -5,6 +5,8 @@ reaches the trunk or another phone, and the records."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from sipline.bootstrap import Platform
+from sipline.calls.handset_call import NO_ACK
 from sipline.carrier.phone import VirtualPhone
 from sipline.domain import calls
 from sipline.sip.ban import BanPolicy
 from sipline.sip.digest import DigestClient
 from sipline.sip.invite_auth import FROM_NOT_AUTHENTICATED, NOT_REGISTERED_HERE
+from sipline.sip.message import SipMessage
+from sipline.sip.transaction import TimerConfig
+from sipline.sip.transport import Flow
 from sipline.store.models import CallRecord, LedgerEntry
 from tests.calls.conftest import PhoneFactory, finished, record_of, set_balance
 from tests.calls.test_fraud_limits import set_limits
@@ -259,3 +265,24 @@ async def test_the_accounts_fraud_limits_apply_to_handset_calls(
     await dialled_record(live, api)  # settled: the admission is released
     again = await second.dial(UK + "9001")
     assert again.response.status == 200
+
+
+async def test_a_200_the_phone_never_acknowledges_ends_the_call(
+    live: Platform, api: Api, phone_of: PhoneFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phone, _record = await phone_of()
+    live.sip.config = replace(live.sip.config, timers=TimerConfig(t1=0.05))  # 64*T1: 3.2 s
+    transport = phone.agent.sip.transport
+    send = transport.send
+
+    def no_acks(message: SipMessage | bytes, flow: Flow) -> bool:
+        data = message if isinstance(message, bytes) else message.to_bytes()
+        return False if data.startswith(b"ACK ") else send(message, flow)
+
+    monkeypatch.setattr(transport, "send", no_acks)  # a phone that vanished after its INVITE
+    result = await phone.dial(UK + "9000")  # the callee stays up until someone hangs up
+    assert result.response.status == 200
+    done = await dialled_record(live, api)
+    assert done["terminationCode"] == "200" and done["terminationReason"] == NO_ACK
+    answered, ended = datetime.fromisoformat(done["answerTime"]), datetime.fromisoformat(done["hangupTime"])
+    assert 3 <= (ended - answered).total_seconds() <= 5  # 64*T1 after the answer, whole seconds

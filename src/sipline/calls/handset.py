@@ -9,11 +9,14 @@
 3. what was dialled: another phone of the same app (its SIP account, or ``*`` and its position in the
    app's phone list) rings that phone, ``486`` when it is in a call, ``480`` when not registered;
    anything else is a number read by the app's dial plan (domain/dial_plan.py; ``484`` when it is
-   none), rated by the deck (``404`` without a rate) and sent through the app's trunk (``503``
-   without one);
+   none), rated by the rate book as sendSip's callee (``404`` without a rate) and sent through the
+   app's trunk (``503`` without one);
 4. the calling phone must not be in a call (``486``);
-5. accepted exactly as sendSip (``CallService.accept_call``): the first billing period reserved, the
-   record written with its origin; ``402`` when the balance cannot pay it.
+5. the account's fraud limits (billing/limits.py ``CallAdmission``, as sendSip's: destination
+   prefixes, calls up, calls a second, daily spend; ``403`` with the limit's reason) for calls out;
+6. accepted exactly as sendSip (``CallService.accept_call``): the first billing period reserved, the
+   record written with its origin; ``402`` when the balance cannot pay it. The reservation then
+   follows the call (billing/reservations.py) as a sendSip call's does.
 
 Then the ``HandsetCall`` runs as any call of the ``CallService`` (busy state, heartbeat, shutdown).
 """

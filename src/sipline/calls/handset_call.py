@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from sipline.calls.b2bua import B2buaCall, CallSetup, now
 from sipline.calls.callee_route import CalleeRoute
 from sipline.calls.in_dialog import has_sdp
@@ -23,6 +26,7 @@ from sipline.sip.sdp import SDP
 from sipline.sip.server import SipServer
 from sipline.sip.transaction import ServerTransaction
 
+NO_ACK = "the phone did not acknowledge the answer"
 NO_OFFER = "Not Acceptable Here (the INVITE must carry a session description)"
 
 
@@ -77,6 +81,15 @@ class HandsetCall(B2buaCall):
             return  # the phone cancelled as the callee answered: the bridge ends at once
         self.server.dialogs.answer(self.tx, 200, body=self._answer, content_type=SDP)
         self.observer.leg_dialog(PHONE_LEG, self._stored(PHONE_LEG, phone_dialog), now())
+        self.tasks.spawn(self._expect_ack(phone_dialog))
+
+    async def _expect_ack(self, phone_dialog: Dialog) -> None:
+        """RFC 3261 §13.3.1.4: a 2xx never ACKed (64*T1, while the transaction layer retransmits it)
+        ends the call, or a phone that vanished would keep the callee, and its own busy state, up."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(phone_dialog.acked.wait(), self.server.config.timers.timeout)
+        if not phone_dialog.acked.is_set() and phone_dialog.state is not DialogState.TERMINATED:
+            self.hang_up(NO_ACK)
 
 
 def phone_answer(status: int, why: str | None) -> tuple[int, str | None]:
