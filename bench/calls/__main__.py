@@ -8,10 +8,13 @@ completed every call with no failed call and no retransmission, and every record
 terminationCode 200.
 sippy (`b2bua_simple`, pinned to CPU 0; installed with pip into a venv of its own, the bench's only):
 SIPp calls through it (1 s calls, BYE from the caller) to the same SIPp carrier, at the same rates.
+Handset mode: the same platform and carrier, SIPp as the 1,000 registered phones dialling out
+(INVITE, 407, INVITE with Proxy-Authorization, 1 s of talk, BYE from the phone), at the same rates;
+clean as for sippy's callers, plus every record ended with terminationCode 200.
 Each figure is the best clean step (a step that fails runs once more before it ends the climb, for
-both alike); the target is 300 calls/s and 2.5 times sippy.
+all alike); the target is 300 calls/s and 2.5 times sippy, for click-to-call and for handset calls.
 
-Run: python -m bench.calls [--rates 100,200,...] [--seconds 5]
+Run: python -m bench.calls [--rates 100,200,...] [--seconds 5] [--only sipline|handset|sippy]
 """
 
 from __future__ import annotations
@@ -135,6 +138,35 @@ def unfinished_records(data_dir: Path, deadline: float) -> int:
     return int(bad)
 
 
+def carrier_trunk(port: int) -> dict[str, str]:
+    """The platform's settings for the SIPp carrier on ``port`` as every app's trunk."""
+    return {"SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{port}"}}', "SIPLINE_DEFAULT_TRUNK": "carrier"}
+
+
+@contextmanager
+def registered_platform(
+    title: str,
+    rates: list[int],
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    prepare: Callable[[ServedPlatform], None] | None = None,
+) -> Iterator[tuple[ServedPlatform, int, int, Climb]]:
+    """`sipline serve` with the SIPp carrier as trunk and its phones registered by SIPp: the platform,
+    the carrier's and the phones' ports, and the climb. ``extra_env`` and ``prepare`` (run once it
+    serves, before the phones register) let other benchmarks measure it with a feature on
+    (bench/webhooks: pushes)."""
+    carrier_port = free_port(socket.SOCK_DGRAM)
+    print(f"\nsipline serve (SQLite, 1 core): {title}")
+    print(_header())
+    env = carrier_trunk(carrier_port) | (extra_env or {})
+    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
+        if prepare is not None:
+            prepare(platform)
+        phones_port = free_port(socket.SOCK_DGRAM)
+        register_phones(platform, phones_port, workdir)
+        yield platform, carrier_port, phones_port, Climb(rates)
+
+
 def sipline_steps(
     rates: list[int],
     seconds: float,
@@ -142,21 +174,13 @@ def sipline_steps(
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[ServedPlatform], None] | None = None,
 ) -> float:
-    """The climb on `sipline serve`; `extra_env` and `prepare` (run once it serves, before the phones
-    register) let other benchmarks measure it with a feature on (bench/webhooks: pushes)."""
-    carrier_port = free_port(socket.SOCK_DGRAM)
-    env = {
-        "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier_port}"}}',
-        "SIPLINE_DEFAULT_TRUNK": "carrier",
-    } | (extra_env or {})
-    print("\nsipline serve (SQLite, 1 core): click-to-call through the API")
-    print(_header())
-    climb = Climb(rates)
-    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
-        if prepare is not None:
-            prepare(platform)
-        phones_port = free_port(socket.SOCK_DGRAM)
-        register_phones(platform, phones_port, workdir)
+    """The climb of click-to-call through the API on `sipline serve` (see ``registered_platform``)."""
+    with registered_platform("click-to-call through the API", rates, workdir, extra_env, prepare) as (
+        platform,
+        carrier_port,
+        phones_port,
+        climb,
+    ):
         rotation = itertools.cycle(platform.users)  # phones in turn, across the steps
         for rate in climb:
             calls = int(rate * seconds)
@@ -221,6 +245,53 @@ def sippy_running(carrier_port: int, workdir: Path) -> Iterator[int]:
         process.wait(15)
 
 
+def dialling_step(
+    rate: int,
+    seconds: float,
+    caller: list[str],
+    carrier_port: int,
+    workdir: Path,
+    data_dir: Path | None = None,
+) -> Step:
+    """One step of SIPp calling at ``rate`` (``caller``: its target and scenario) to the carrier; with
+    ``data_dir``, the platform's records are checked too."""
+    calls = int(rate * seconds)
+    trunk = carrier(carrier_port, calls, workdir, seconds)
+    time.sleep(0.3)
+    start = time.monotonic()
+    calling = SippPeer(
+        [*caller, "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)), "-m", str(calls),
+         "-r", str(rate), "-l", str(rate * 4), "-mp", str(free_port(socket.SOCK_DGRAM))],
+        workdir, seconds * 3 + 30,
+    )  # fmt: skip
+    caller_screen = calling.finish()
+    elapsed = max(time.monotonic() - start - 1.0, 1e-3)  # minus the last call's 1 s of talk
+    carrier_screen = trunk.finish()
+    ok = sipp_counter(caller_screen, "Successful call")
+    step = Step(
+        rate,
+        calls,
+        ok,
+        min(ok, sipp_counter(carrier_screen, "Successful call")),
+        sipp_counter(caller_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
+        retransmissions(caller_screen) + retransmissions(carrier_screen),
+        min(elapsed, calls / rate) if ok == calls else elapsed,
+        unfinished_records(data_dir, time.monotonic() + 10) if data_dir is not None else 0,
+    )
+    print(_row(step))
+    return step
+
+
+def handset_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+    title = "calls dialled on the phones (SIPp as the registered phones)"
+    with registered_platform(title, rates, workdir) as (platform, carrier_port, _phones_port, climb):
+        users = workdir / "users.csv"  # written by register_phones: every phone, in turn
+        caller = [f"127.0.0.1:{platform.sip_port}", "-sf", str(HERE / "handset_uac.xml"), "-inf", str(users)]
+        for rate in climb:
+            climb.record(dialling_step(rate, seconds, caller, carrier_port, workdir, platform.data_dir))
+    return climb.best
+
+
 def sippy_steps(rates: list[int], seconds: float, workdir: Path) -> float:
     carrier_port = free_port(socket.SOCK_DGRAM)
     print("\nsippy b2bua_simple (1 core): SIPp calls through it to the same carrier")
@@ -228,31 +299,8 @@ def sippy_steps(rates: list[int], seconds: float, workdir: Path) -> float:
     climb = Climb(rates)
     with sippy_running(carrier_port, workdir) as port:
         for rate in climb:
-            calls = int(rate * seconds)
-            trunk = carrier(carrier_port, calls, workdir, seconds)
-            time.sleep(0.3)
-            start = time.monotonic()
-            caller = SippPeer(
-                [f"127.0.0.1:{port}", "-sn", "uac", "-d", "1000", "-i", "127.0.0.1",
-                 "-p", str(free_port(socket.SOCK_DGRAM)), "-m", str(calls), "-r", str(rate),
-                 "-l", str(rate * 4), "-mp", str(free_port(socket.SOCK_DGRAM))],
-                workdir, seconds * 3 + 30,
-            )  # fmt: skip
-            caller_screen = caller.finish()
-            elapsed = max(time.monotonic() - start - 1.0, 1e-3)  # minus the last call's 1 s of talk
-            carrier_screen = trunk.finish()
-            ok = sipp_counter(caller_screen, "Successful call")
-            step = Step(
-                rate,
-                calls,
-                ok,
-                min(ok, sipp_counter(carrier_screen, "Successful call")),
-                sipp_counter(caller_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
-                retransmissions(caller_screen) + retransmissions(carrier_screen),
-                min(elapsed, calls / rate) if ok == calls else elapsed,
-            )
-            print(_row(step))
-            climb.record(step)
+            caller = [f"127.0.0.1:{port}", "-sn", "uac", "-d", "1000"]
+            climb.record(dialling_step(rate, seconds, caller, carrier_port, workdir))
     return climb.best
 
 
@@ -272,21 +320,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rates", default=",".join(str(rate) for rate in range(100, 1001, 50)))
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--only", choices=["sipline", "sippy"], help="Run one side only.")
+    parser.add_argument("--only", choices=["sipline", "handset", "sippy"], help="Run one of them only.")
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",")]
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1})  # the API client shares CPU 1 with SIPp, away from the servers
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        ours = sipline_steps(rates, args.seconds, workdir) if args.only != "sippy" else 0.0
-        theirs = sippy_steps(rates, args.seconds, workdir) if args.only != "sipline" else 0.0
-    ratio = ours / theirs if theirs else 0.0
-    print(f"\nbest clean click-to-call attempts/s: sipline {ours:,.0f}, sippy {theirs:,.0f}")
-    print(
-        f"ratio sipline / sippy: {ratio:.2f} (>= 300/s: {'met' if ours >= 300 else 'NOT met'}; "
-        f">= 2.5: {'met' if ratio >= 2.5 else 'NOT met'})"
-    )
+        ours = sipline_steps(rates, args.seconds, workdir) if args.only in (None, "sipline") else 0.0
+        handset = handset_steps(rates, args.seconds, workdir) if args.only in (None, "handset") else 0.0
+        theirs = sippy_steps(rates, args.seconds, workdir) if args.only in (None, "sippy") else 0.0
+    print(f"\nbest clean calls/s: sendSip {ours:,.0f}, handset {handset:,.0f}, sippy {theirs:,.0f}")
+    for name, figure in (("sendSip", ours), ("handset", handset)):
+        ratio = figure / theirs if theirs else 0.0
+        print(
+            f"ratio {name} / sippy: {ratio:.2f} (>= 300/s: {'met' if figure >= 300 else 'NOT met'}; "
+            f">= 2.5: {'met' if ratio >= 2.5 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from sipline.billing.ledger import LedgerService
 from sipline.billing.limit_store import LimitStore
 from sipline.billing.limits import CallAdmission
 from sipline.billing.rate_book import RateBook
+from sipline.calls.handset import HandsetCalls, HandsetSettings
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
 from sipline.calls.trunk_resolver import TrunkResolver
@@ -74,6 +75,7 @@ class Platform:
     recordings: RecordingService  # the call flow tells it; it encodes, recovers and sweeps
     recording_links: RecordingLinks  # getRecordingFileUrl and the download route
     media: MediaPlane  # the embedded RTP relay; started and stopped by runtime.running
+    handset: HandsetCalls  # calls dialled on the phones: the SIP server's on_invite
     rate_book: RateBook  # the call path's rates, in memory; runtime.running watches for imports
     decks: DeckService  # the operator's rate deck import, export and versions
     limits: LimitStore  # the accounts' fraud limits (operator)
@@ -156,6 +158,9 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         events=events,
     )
     push = build_push(settings, sessions, secrets_box, calls, events)
+    plan, app_plans = settings.dial_plans()
+    handset = HandsetCalls(calls, sip, directory, HandsetSettings(plan, app_plans, settings.on_net_rate))
+    sip.on_invite = handset.on_invite
     metrics = PlatformMetrics()
     metrics.watch(bindings, sip, calls, media, push)
     return Platform(
@@ -182,6 +187,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
             settings.recording_retention_days,
         ),
         media=media,
+        handset=handset,
         rate_book=rate_book,
         decks=DeckService(deck_store, rate_book, settings.rate_deck(), settings.rate_deck_max_lines),
         limits=limits,

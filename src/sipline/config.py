@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from sipline.billing.rating import BillingPeriod, Rate, RateDeck
+from sipline.domain.dial_plan import DialPlan
 from sipline.domain.trunks import CallerIdMode, Trunk, parse_trunk_uri
 
 SANDBOX_TRUNK = "sandbox"
@@ -61,6 +62,30 @@ class TrunkSetting(BaseModel):
 
     def trunk(self, name: str) -> Trunk:
         return Trunk(name=name, **self.model_dump())
+
+
+class DialPlanSetting(BaseModel):
+    """How numbers dialled on a handset are read (domain/dial_plan.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country_code: str = Field(
+        "", max_length=4, description="Default country for national numbers ('' refuses them)."
+    )
+    national_prefix: str = Field(
+        "0", max_length=4, description="Trunk prefix of national numbers ('' if none)."
+    )
+    international_prefixes: tuple[str, ...] = Field(
+        ("00",), max_length=4, description="Exit codes read like '+' (beside '+')."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> "DialPlanSetting":
+        self.plan()  # digits only, no empty exit code: a ValueError names the field
+        return self
+
+    def plan(self) -> DialPlan:
+        return DialPlan(self.country_code, self.national_prefix, self.international_prefixes)
 
 
 class RateSetting(BaseModel):
@@ -176,6 +201,19 @@ class Settings(BaseSettings):
         ge=20,
         le=120,
         description="Seconds the callee may ring before it is cancelled (like the vendor's maxRingingTime).",
+    )
+    dial_plan: DialPlanSetting = Field(
+        default_factory=DialPlanSetting, description="Dial plan of handset calls (apps without their own)."
+    )
+    app_dial_plans: dict[str, DialPlanSetting] = Field(
+        default_factory=dict, description="appId -> its own dial plan for handset calls."
+    )
+    on_net_rate: Decimal = Field(
+        Decimal(0),
+        ge=0,
+        le=1000,
+        decimal_places=4,
+        description="USD per minute of a call from one phone to another of the same app.",
     )
     node_name: str = Field(
         "sipline",
@@ -336,6 +374,10 @@ class Settings(BaseSettings):
             name: parse_trunk_uri(name, value) if isinstance(value, str) else value.trunk(name)
             for name, value in self.trunks.items()
         }
+
+    def dial_plans(self) -> tuple[DialPlan, dict[str, DialPlan]]:
+        """The default dial plan and each app's own."""
+        return self.dial_plan.plan(), {app: setting.plan() for app, setting in self.app_dial_plans.items()}
 
     def rate_deck(self) -> RateDeck:
         return RateDeck([setting.to_rate() for setting in self.rates])

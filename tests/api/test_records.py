@@ -92,7 +92,8 @@ async def test_record_sip_matches_the_seed(records: Api) -> None:
     data, seed = answer["data"], expected["data"]
     assert list(data)[: len(seed)] == list(seed)
     assert shape({key: data[key] for key in seed}) == shape(seed)
-    assert list(data)[len(seed) :] == ["feedbackValue", "calledInfo", "baseCost"]
+    assert list(data)[len(seed) :] == ["feedbackValue", "calledInfo", "baseCost", "callOrigin"]
+    assert data["callOrigin"] == "api"  # a sendSip call
     assert answer["status"] == "0"
     assert (data["callDuration"], data["chargedDuration"], data["terminationCode"]) == (5, 20, "200")
     assert (data["cost"], data["rate"], data["billPeriod"], data["baseCost"]) == (

@@ -92,30 +92,39 @@ class MediaDesk(Desk):
             await phone.kill()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
+@asynccontextmanager
+async def media_desk(home: Path, phones: int, **env: str) -> AsyncIterator[MediaDesk]:
+    """`sipline serve` in ``home`` with a SIPp carrier port as its trunk and ``phones`` phones."""
     need(SIPP)
     need(BARESIP)
     require("mpg123")
-    home = tmp_path_factory.mktemp("media")
     served = Served(home, f"sqlite:///{home / 'sipline.db'}")
     carrier = HeldPort()
     served.env |= {
         "SIPLINE_TRUNKS": f'{{"carrier": "sip:127.0.0.1:{carrier.port}"}}',
         "SIPLINE_DEFAULT_TRUNK": "carrier",
+        **env,
+    }
+    served.start()
+    client, app_id, made = await provision(served, phones, balance="10")
+    try:
+        yield MediaDesk(served, carrier, client, app_id, made)
+    finally:
+        await client.aclose()
+        served.stop()
+        carrier.release()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
+    settings = {
         "SIPLINE_PHONE_RING_TIMEOUT": "5",
         "SIPLINE_CALLEE_RING_TIMEOUT": "60",  # the default: the ringing test's callee rings 50 s
         "SIPLINE_RTP_PORT_MIN": str(RTP_PORTS[0]),
         "SIPLINE_RTP_PORT_MAX": str(RTP_PORTS[1]),
     }
-    served.start()
-    client, app_id, phones = await provision(served, _PHONES, balance="10")
-    try:
-        yield MediaDesk(served, carrier, client, app_id, phones)
-    finally:
-        await client.aclose()
-        served.stop()
-        carrier.release()
+    async with media_desk(tmp_path_factory.mktemp("media"), _PHONES, **settings) as made:
+        yield made
 
 
 @pytest.fixture

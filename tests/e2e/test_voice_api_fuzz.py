@@ -74,7 +74,7 @@ def test_generated_requests_answer_in_the_envelope(served: Served) -> None:
     schema = schemathesis.openapi.from_url(f"{served.base_url}/openapi.json").include(path_regex="^/voice/")
     schema.auth(refresh_interval=None)(signer(account["apiKey"], account["apiSecret"]))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12  # the vendor's 9, and sipline's ledgerQuery, sipDelete and hangup
+    assert len(operations) == 13  # the vendor's 9; sipline's ledgerQuery, sipDelete, hangup, getPushConfig
     answered: collections.Counter[tuple[str, str]] = collections.Counter()
 
     for operation in operations:

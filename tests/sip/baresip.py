@@ -89,9 +89,10 @@ class Baresip:
         assert self.proc is not None
         return self.proc.returncode is not None or _READY in self.log()
 
-    async def command(self, command: str) -> None:
+    async def command(self, command: str, params: str = "") -> None:
+        """A ctrl_tcp command, e.g. ``command("dial", "+442079460000")`` or ``command("hangup")``."""
         _, writer = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
-        payload = json.dumps({"command": command, "params": "", "token": "t"}).encode()
+        payload = json.dumps({"command": command, "params": params, "token": "t"}).encode()
         writer.write(str(len(payload)).encode() + b":" + payload + b",")
         await writer.drain()
         writer.close()

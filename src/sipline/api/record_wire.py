@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from sipline.domain import call_origin
 from sipline.domain.calls import ring_duration
 from sipline.store.models import CallRecord
 
@@ -61,7 +62,8 @@ def _settlement(record: CallRecord) -> dict[str, Any]:
 
 
 def phone_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
-    """recordSip / recordSipQuery: the vendor's fields, then feedbackValue, calledInfo and baseCost."""
+    """recordSip / recordSipQuery: the vendor's fields, then feedbackValue, calledInfo, baseCost and
+    callOrigin (how the call was placed: api, handset, phone_to_phone)."""
     return {
         "voiceId": record.voice_id,
         "sipGroupName": record.group_name,
@@ -75,6 +77,7 @@ def phone_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
         "feedbackValue": record.feedback_value,
         "calledInfo": record.called_info,
         "baseCost": _money(record.base_cost),
+        "callOrigin": record.origin,
     }
 
 
@@ -95,9 +98,9 @@ def group_call(record: CallRecord, zone: tzinfo = UTC) -> dict[str, Any]:
 
 
 def report_type(record: CallRecord) -> int:
-    """The report's ``type``: 3, a call invoked through sendSip (the vendor's value). Handset calls
-    (4) are told apart here once the record says how a call was placed."""
-    return 3
+    """The report's ``type``: 3 for a call invoked through sendSip, 4 for one dialled on a handset
+    (to the trunk or to a colleague): the vendor's values, from how the record says it was placed."""
+    return call_origin.report_type(record.origin)
 
 
 def push_report(record: CallRecord, event_id: str, sequence: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The two INVITEs of a click-to-call: to the agent's phone (no offer) and to the callee's trunk."""
+"""The INVITEs the platform sends: to a registered phone (the agent's, without an offer; a colleague's,
+with one) and to the callee's trunk."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ from sipline.sip.transport import Flow
 ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE"
 
 
-def phone_invite(server: SipServer, call_id: str, phone: PhoneTarget, callee_number: str) -> SipRequest:
-    """To the phone's registered contact, showing the callee's number; the phone offers in its 2xx."""
+def phone_invite(
+    server: SipServer, call_id: str, phone: PhoneTarget, shown: str, offer: bytes = b""
+) -> SipRequest:
+    """To the phone's registered contact, showing ``shown`` (the callee's number for sendSip, the
+    calling colleague's account phone to phone); without ``offer`` the phone offers in its 2xx."""
     domain = server.config.domain
     fields = [
         ("Max-Forwards", "70"),
-        ("From", f'"{callee_number}" <sip:{callee_number}@{domain}>;tag={new_tag()}'),
+        ("From", f'"{shown}" <sip:{shown}@{domain}>;tag={new_tag()}'),
         ("To", f"<sip:{phone.account}@{domain}>"),
         ("Call-ID", f"{call_id}-a"),
         ("CSeq", "1 INVITE"),
         *_common_headers(server, phone.flow),
     ]
-    return SipRequest("INVITE", phone.contact, fields)
+    if offer:
+        fields.append(("Content-Type", SDP))
+    return SipRequest("INVITE", phone.contact, fields, offer)
 
 
 def callee_invite(

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,16 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sipline.billing.limits import Admission, CallAdmission
 from sipline.billing.rating import Rate
 from sipline.billing.reservations import CHUNK_SECONDS, LEAD_SECONDS, CallReservation
+from sipline.calls.b2bua import B2buaCall, CallSetup
 from sipline.calls.background import BackgroundTasks
 from sipline.calls.call_events import PublishedCall
 from sipline.calls.click_to_call import ClickToCall
 from sipline.calls.dialogs import hang_up, open_dialogs
 from sipline.calls.journal import CallJournal, CallTerms, interrupted_calls, settle_interrupted
+from sipline.calls.observer import CallObserver
 from sipline.calls.recording import CallRecording, RecordingSink
 from sipline.calls.targets import CalleeTarget, CallLimits, PhoneTarget
 from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.calls.writer import CallWriter, Extension, NewCall
 from sipline.domain import calls
+from sipline.domain.call_origin import CallOrigin
 from sipline.domain.destination import destination_code
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
@@ -74,10 +78,11 @@ class Registrations(Protocol):
 class ActiveCall:
     voice_id: str
     phone_account: str
-    call: ClickToCall
+    call: B2buaCall
     journal: CallJournal
     admission: Admission | None = None  # released when the call is settled
     task: asyncio.Task[None] | None = None
+    also_busy: tuple[str, ...] = ()  # a colleague rung phone to phone: busy as long as the call
 
 
 class CallService:
@@ -144,7 +149,7 @@ class CallService:
         )
 
     async def _send(
-        self, caller: Caller, order: CallOrder, phone: _PhoneRow, rate: Rate, admission: Admission | None
+        self, caller: Caller, order: CallOrder, phone: PhoneRow, rate: Rate, admission: Admission | None
     ) -> str:
         if order.account in self._busy:
             raise ApiError(Status.PHONE_NOT_IDLE, f"phone {order.account} is in a call")
@@ -157,7 +162,7 @@ class CallService:
             raise ApiError(Status.SYSTEM_ERROR, "no outbound trunk is available for this app")
         self._busy.add(order.account)  # before any await: a second sendSip for the phone gets -68
         try:
-            terms = await self._accept(caller, order, phone, rate, now)
+            terms = await self.accept_call(caller, order, phone, rate, now)
         except BaseException:
             self._busy.discard(order.account)
             raise
@@ -166,19 +171,53 @@ class CallService:
         self._start(terms, order, binding, target).admission = admission
         return terms.voice_id
 
-    async def _phone(self, caller: Caller, order: CallOrder) -> _PhoneRow:
+    # -- what handset calls share (calls/handset.py) ------------------------------------------
+    @property
+    def registrations(self) -> Registrations:
+        return self._registrations
+
+    @property
+    def rates(self) -> RateLookup:
+        return self._rates
+
+    @property
+    def background(self) -> BackgroundTasks:
+        """The calls' task set (BYEs, relays, handset INVITEs being accepted)."""
+        return self._tasks
+
+    def is_busy(self, account: str) -> bool:
+        """Whether the phone is in a call placed by this node (sendSip's -68, a handset's 486)."""
+        return account in self._busy
+
+    def claim(self, *accounts: str) -> None:
+        """Mark phones busy (no await before: a concurrent call for them sees it)."""
+        self._busy.update(accounts)
+
+    def unclaim(self, *accounts: str) -> None:
+        self._busy.difference_update(accounts)
+
+    async def _phone(self, caller: Caller, order: CallOrder) -> PhoneRow:
         app = await self._directory.app_phones(order.app_id)
         if app is None or app.account_id != caller.account_id:
             raise parameter_error(f"appId {order.app_id} is not an app of this account")
         record = app.phone(order.account)
         if record is None:
             raise parameter_error(f"account {order.account} does not belong to appId {order.app_id}")
-        return _PhoneRow(order.account, record["phoneName"], record["groupName"], app.app_pk)
+        return PhoneRow(order.account, record["phoneName"], record["groupName"], app.app_pk)
 
-    async def _accept(
-        self, caller: Caller, order: CallOrder, phone: _PhoneRow, rate: Rate, now: datetime
+    async def accept_call(
+        self,
+        caller: Caller,
+        order: CallOrder,
+        phone: PhoneRow,
+        rate: Rate,
+        now: datetime,
+        origin: CallOrigin = CallOrigin.API,
+        code: str | None = None,
     ) -> CallTerms:
-        """Reserve the first billing period and write the record (-10 when the balance cannot pay)."""
+        """Reserve the first billing period and write the record (-10 when the balance cannot pay).
+        Handset calls say their ``origin`` (and phone to phone, the ``code`` shown instead of a
+        destination)."""
         reserve = rate.first_period_cost()
 
         def new_voice_id() -> str:
@@ -197,7 +236,7 @@ class CallService:
                 "callee": order.callee,
                 "display_num": order.display_num,
                 "called_info": order.called_info,
-                "code": destination_code(order.callee),
+                "code": destination_code(order.callee) if code is None else code,
                 "submit_time": now,
                 "bill_period": str(rate.period),
                 "rate": rate.per_minute,
@@ -206,6 +245,7 @@ class CallService:
                 "feedback_value": calls.NO_FEEDBACK,
                 "reserved": reserve,
                 "node": self.node,
+                "origin": origin.value,
             },
             new_voice_id=new_voice_id,
         )
@@ -221,6 +261,21 @@ class CallService:
         binding: Binding,
         trunk_target: CalleeTarget,
     ) -> ActiveCall:
+        def click_to_call(observer: CallObserver, setup: CallSetup) -> B2buaCall:
+            phone = PhoneTarget(order.account, binding.contact, binding.flow())
+            return ClickToCall(self._sip, phone, trunk_target, observer, setup)
+
+        return self.start_call(terms, order.account, click_to_call)
+
+    def start_call(
+        self,
+        terms: CallTerms,
+        account: str,
+        make: Callable[[CallObserver, CallSetup], B2buaCall],
+        also_busy: tuple[str, ...] = (),
+    ) -> ActiveCall:
+        """Run an accepted call (its record written, ``account`` claimed) as a task, with its journal,
+        reservation and recording; the phones are released when it is settled."""
         reservation = self._reservation(terms)
         journal = CallJournal(self.writer, terms, on_settled=self._settled, reservation=reservation)
         recording = (
@@ -228,19 +283,12 @@ class CallService:
             if self.recordings is not None
             else None
         )
-        call = ClickToCall(
-            self._sip,
-            PhoneTarget(order.account, binding.contact, binding.flow()),
-            trunk_target,
+        call_id = f"{terms.voice_id}-{secrets.token_hex(4)}"
+        call = make(
             PublishedCall(journal, self.events, terms.voice_id),
-            self._media,
-            limits=self.limits,
-            call_id=f"{terms.voice_id}-{secrets.token_hex(4)}",
-            resolver=self._resolver,
-            tasks=self._tasks,
-            recording=recording,
+            CallSetup(self._media, self.limits, call_id, self._resolver, self._tasks, recording),
         )
-        active = ActiveCall(terms.voice_id, order.account, call, journal)
+        active = ActiveCall(terms.voice_id, account, call, journal, also_busy=also_busy)
         self.active[terms.voice_id] = active
         self.attempts += 1
         # Every line logged by the call's task (and the tasks it starts) carries its voiceId, and so
@@ -265,6 +313,7 @@ class CallService:
         active = self.active.pop(journal.terms.voice_id, None)
         if active is not None:
             self._busy.discard(active.phone_account)
+            self._busy.difference_update(active.also_busy)
             if active.admission is not None:
                 active.admission.release()
         if journal.termination is not None:
@@ -309,7 +358,7 @@ class CallService:
 
 
 @dataclass(frozen=True)
-class _PhoneRow:
+class PhoneRow:
     account: str
     name: str
     group_name: str

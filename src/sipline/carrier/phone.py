@@ -1,4 +1,5 @@
-"""A virtual phone: registers an account with digest auth, keeps the registration fresh, auto-answers.
+"""A virtual phone: registers an account with digest auth, keeps the registration fresh, auto-answers,
+and dials (``dial``: an INVITE with its offer, the 407 answered with its credentials).
 
 ``sipline phone --account A --password P`` runs one; the demo and the tests use it in-process.
 """
@@ -16,8 +17,10 @@ from sipline.sip.dialog import Dialog, DialogState
 from sipline.sip.digest import DigestClient
 from sipline.sip.errors import SipParseError
 from sipline.sip.message import SipRequest, SipResponse
+from sipline.sip.sdp import SDP, audio_session
 from sipline.sip.transaction import ServerTransaction, new_tag
 from sipline.sip.transport import Flow
+from sipline.sip.uac import OutgoingInvite, invite
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,15 @@ class VirtualPhone:
         self.incoming: list[SipRequest] = []  # every INVITE received
         self.answered = asyncio.Event()
 
-    async def start(self) -> None:
-        """Listen, register (RegistrationError if refused) and keep re-registering."""
+    async def start(self, *, register: bool = True) -> None:
+        """Listen, register (RegistrationError if refused) and keep re-registering (unless not
+        ``register``: a phone that only dials, from where its account is not registered)."""
         await self.agent.start()
         self.agent.sip.on_invite = self._on_invite
         self._flow = await self.agent.sip.transactions.transport.flow_to(self.transport, self.registrar)
-        await self.register()
-        self._refresher = asyncio.create_task(self._refresh())
+        if register:
+            await self.register()
+            self._refresher = asyncio.create_task(self._refresh())
 
     async def stop(self, *, unregister: bool = True) -> None:
         if self._refresher is not None:
@@ -132,6 +137,48 @@ class VirtualPhone:
                 await self.register()
             except RegistrationError as exc:
                 log.warning("virtual phone %s: re-registration refused: %s", self.account, exc)
+
+    # -- dialling ------------------------------------------------------------------------
+    def dial(
+        self,
+        number: str,
+        *,
+        credentials: DigestClient | bool | None = True,
+        caller: str | None = None,
+        domain: str | None = None,
+    ) -> OutgoingInvite:
+        """INVITE ``number`` at the registrar's domain (or ``domain``) with an audio offer, From this
+        phone's account (or ``caller``), answering a 401/407 with its own ``credentials`` (others
+        given, or none with False). ``await`` it for the result; a 2xx is ACKed and gets media."""
+        assert self._flow is not None, "start() first"
+        sip = self.agent.sip
+        host, port = sip.transactions.transport.advertised_addr(self._flow)
+        suffix = "" if self.transport == "udp" else f";transport={self.transport}"
+        target = domain or self.domain
+        fields = [
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:{caller or self.account}@{self.domain}>;tag={new_tag()}"),
+            ("To", f"<sip:{number}@{target}>"),
+            ("Call-ID", secrets.token_hex(10)),
+            ("CSeq", "1 INVITE"),
+            ("Contact", f"<sip:{self.account}@{host}:{port}{suffix}>"),
+            ("User-Agent", "sipline virtual phone"),
+            ("Content-Type", SDP),
+        ]
+        offer = audio_session(self.agent.host, self.agent.media_port)
+        request = SipRequest("INVITE", f"sip:{number}@{target}", fields, offer)
+        answer_with = self._credentials if credentials is True else (credentials or None)
+        call = invite(sip, request, self._flow, answer_with, dialogs=sip.dialogs)
+        task = asyncio.create_task(self._dialled(call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return call
+
+    async def _dialled(self, call: OutgoingInvite) -> None:
+        result = await call
+        if result.dialog is not None and not result.cancelled:
+            self.calls.append(result.dialog)
+            self.agent.send_media(result.dialog, result.response.body)
 
     # -- answering -----------------------------------------------------------------------
     def _on_invite(self, tx: ServerTransaction) -> None:

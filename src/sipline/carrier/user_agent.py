@@ -60,16 +60,17 @@ class UserAgent:
         dialog = self.sip.dialogs.answer(tx, 200, body=body, content_type=SDP)
         if dialog is not None:
             if tx.request.body:
-                self._send_media(dialog, tx.request.body)
+                self.send_media(dialog, tx.request.body)
             else:  # our 2xx offered: the answer, and where to send, comes in the ACK
                 dialog.on_ack = self._answered
         return dialog
 
     def _answered(self, dialog: Dialog, ack: SipRequest) -> None:
         dialog.on_ack = None
-        self._send_media(dialog, ack.body)
+        self.send_media(dialog, ack.body)
 
-    def _send_media(self, dialog: Dialog, description: bytes) -> None:
+    def send_media(self, dialog: Dialog, description: bytes) -> None:
+        """Send a little silence to the audio address of ``description`` (the other side's)."""
         self.remote_descriptions.append(description)
         address = audio_address(description)
         if not self.sends_media or self._media is None or address is None or address[1] == 0:

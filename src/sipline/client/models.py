@@ -91,6 +91,7 @@ class CallRecord:
     settle_pay: str | None
     sip_group_name: str | None = None
     phone_name: str | None = None
+    call_origin: str | None = None  # "api", "handset", "phone_to_phone" (sipline's own field)
     # The whole record as received, in the API's own field names and order.
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -128,6 +129,7 @@ class CallRecord:
             settle_pay=text("settlePay"),
             sip_group_name=text("sipGroupName"),
             phone_name=text("phoneName"),
+            call_origin=text("callOrigin"),
             raw=dict(raw),
         )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,19 @@ class AuthFailureTracker:
                 break
             del failures[oldest]
         return False
+
+    def refusal_delay(self, source: str) -> float | None:
+        """Count a failed authentication and say how to refuse it: None to drop it unanswered (the
+        source is now banned and the policy drops banned sources), else the seconds to wait before
+        the 403 (0 at once; the tarpit once the source has failed ``slow_after`` times)."""
+        policy = self.policy
+        if self.record_failure(source):
+            log.warning("banning %s after repeated SIP auth failures", source)
+            if not policy.answer_banned:
+                return None
+        elif self.recent_failures(source) > policy.slow_after and policy.slow_delay > 0:
+            return policy.slow_delay
+        return 0.0
 
     def recent_failures(self, source: str) -> int:
         times = self._failures.get(source)

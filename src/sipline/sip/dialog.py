@@ -352,6 +352,7 @@ class DialogTable:
         self,
         tx: ServerTransaction,
         status: int,
+        reason: str | None = None,
         *,
         contact: str | None = None,
         headers: Iterable[tuple[str, str]] = (),
@@ -380,7 +381,7 @@ class DialogTable:
             fields.append(("Contact", _contact_value(local_contact)))
         if content_type is not None:
             fields.append(("Content-Type", content_type))
-        tx.reply(status, headers=fields, body=body)
+        tx.reply(status, reason, headers=fields, body=body)
         if dialog is not None:
             if 200 <= status < 300:
                 dialog.state = DialogState.CONFIRMED

@@ -159,12 +159,21 @@ class Registrar:
 
     # Which algorithms, in which order: AlgorithmPolicy decides, whatever the User-Agent says.
     def _fresh_challenge(self, request: SipRequest) -> list[tuple[str, str]]:
-        offer = self.algorithm_policy.offer(request.to.uri.user)
-        return [("WWW-Authenticate", value) for value in self.digest.challenges(algorithms=offer)]
+        return self.challenge(request.to.uri.user, "WWW-Authenticate")
 
     def _stale_challenge(self, creds: DigestCredentials) -> list[tuple[str, str]]:
+        return self.stale_challenge(creds, "WWW-Authenticate")
+
+    def challenge(self, account: str | None, header: str) -> list[tuple[str, str]]:
+        """A fresh challenge for ``account`` in ``header`` (WWW- or Proxy-Authenticate): REGISTER
+        and INVITE offer the same algorithms in the same order."""
+        offer = self.algorithm_policy.offer(account)
+        return [(header, value) for value in self.digest.challenges(algorithms=offer)]
+
+    def stale_challenge(self, creds: DigestCredentials, header: str) -> list[tuple[str, str]]:
+        """``stale=true``, leading with the algorithm the client has just answered with."""
         offer = self.algorithm_policy.offer_stale(creds.algorithm)
-        return [("WWW-Authenticate", value) for value in self.digest.challenges(stale=True, algorithms=offer)]
+        return [(header, value) for value in self.digest.challenges(stale=True, algorithms=offer)]
 
     async def _lookup_then_finish(self, tx: ServerTransaction, creds: DigestCredentials) -> None:
         try:
@@ -218,19 +227,19 @@ class Registrar:
         source = tx.flow.remote_addr[0]
         if verdict is not Verdict.OK:
             # unknown user, disabled account and wrong password all look exactly alike
-            policy = self.failures.policy
-            if self.failures.record_failure(source):
-                log.warning("banning %s after repeated SIP auth failures", source)
-                if not policy.answer_banned:
-                    tx.terminate()
-                    return None
-            elif self.failures.recent_failures(source) > policy.slow_after and policy.slow_delay > 0:
-                raise _Reject(403, delay=policy.slow_delay)
-            raise _Reject(403)
+            delay = self.failures.refusal_delay(source)
+            if delay is None:
+                tx.terminate()
+                return None
+            raise _Reject(403, delay=delay)
         if creds.username != request.to.uri.user:
             raise _Reject(403, "Forbidden (To does not match the authenticated user)")
         self.algorithm_policy.remember(creds.username, creds.algorithm)
         return creds.username
+
+    def our_credentials(self, values: list[str]) -> DigestCredentials | None:
+        """The first of these Authorization / Proxy-Authorization values for our realm, or None."""
+        return self._our_credentials(values)
 
     def _our_credentials(self, values: list[str]) -> DigestCredentials | None:
         for value in values:

@@ -25,6 +25,8 @@ from sipline.sip.counters import KNOWN_METHODS
 from sipline.sip.credentials import CredentialSource
 from sipline.sip.dialog import DialogTable
 from sipline.sip.digest import DEFAULT_CHALLENGE_ALGORITHMS
+from sipline.sip.errors import SipParseError
+from sipline.sip.invite_auth import InviteAuth
 from sipline.sip.message import DEFAULT_MAX_MESSAGE_SIZE, SipRequest, SipResponse
 from sipline.sip.registrar import Registrar, RegistrarConfig
 from sipline.sip.transaction import ClientTransaction, ServerTransaction, TimerConfig, TransactionLayer
@@ -103,6 +105,10 @@ class SipServer:
         self.dialogs = DialogTable(self)
         # Set by the call layer to take new INVITEs; while unset they are refused with 405.
         self.on_invite: Callable[[ServerTransaction], None] | None = None
+        # Phones' INVITEs (calls dialled on a handset) are authenticated like their REGISTERs: when
+        # set, an INVITE to a domain of ours without a usable answer is challenged statelessly (407).
+        self.invite_auth = InviteAuth(self.registrar)
+        self.authenticate_invites = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._purger: asyncio.Task[None] | None = None
 
@@ -175,15 +181,36 @@ class SipServer:
     def _on_message(self, message: SipRequest | SipResponse, flow: Flow) -> None:
         self.transactions.receive(message, flow)
 
+    def serves(self, host: str, flow: Flow) -> bool:
+        """Whether a Request-URI's host is ours: the SIP domain, or an address the platform has."""
+        config = self.config
+        host = host.lower()
+        return host in (config.domain.lower(), config.host, config.advertised_host, flow.local_addr[0])
+
     def _answer_statelessly(self, request: SipRequest, flow: Flow) -> bool:
-        """Challenge a REGISTER without credentials, keeping no state (RFC 3261 §8.2.7)."""
-        if request.method != "REGISTER" or self._refusal(request, flow) is not None:
-            return False  # refusals are answered by the stateful path
-        challenge = self.registrar.stateless_challenge(request)
+        """Challenge a REGISTER (or, with ``authenticate_invites``, a new INVITE for our domain)
+        without credentials, keeping no state (RFC 3261 §8.2.7)."""
+        method = request.method
+        if method == "REGISTER":
+            if self._refusal(request, flow) is not None:
+                return False  # refusals are answered by the stateful path
+            challenge = self.registrar.stateless_challenge(request)
+        elif method == "INVITE" and self.authenticate_invites:
+            if self._refusal(request, flow) is not None or not self._new_invite_for_us(request, flow):
+                return False
+            challenge = self.invite_auth.stateless_challenge(request)
+        else:
+            return False
         if challenge is None:
             return False
         self.transport.send(challenge, flow)
         return True
+
+    def _new_invite_for_us(self, request: SipRequest, flow: Flow) -> bool:
+        try:
+            return request.to.tag is None and self.serves(request.request_uri.host, flow)
+        except SipParseError:
+            return False
 
     def _refusal(self, request: SipRequest, flow: Flow) -> tuple[int, list[tuple[str, str]]] | None:
         """The answer to a request refused whatever its method does (status, headers), or None."""

@@ -192,6 +192,8 @@ class CallRecord(Base):
     recording_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     recording_millis: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     recording_error: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # How the call was placed (domain/call_origin.py): api (sendSip), handset, phone_to_phone.
+    origin: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
 
 
 class CallDialog(Base):
