@@ -215,6 +215,9 @@ class Settings(BaseSettings):
         None,
         description="Address the RTP relay names in SDP (default: host); needed when host is 0.0.0.0.",
     )
+    media_batch_ms: float = Field(
+        0, ge=0, le=5, description="While calls are up, the relay's loop sleeps this long per turn (0: off)."
+    )
 
     @field_validator("digest_algorithms", mode="before")
     @classmethod
