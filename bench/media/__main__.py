@@ -15,7 +15,7 @@ Targets: at least 250 recorded calls with zero loss and p99 under 20 ms on one c
 packet at most 1.25 times rtpengine's (the cheapest of `--repeat` runs at 250 calls).
 
 Run: python -m bench.media [--calls 100,250,400] [--seconds 10] [--warmup 3] [--repeat 1]
-     [--only embedded|rtpengine] [--no-record] [--profile]
+     [--only embedded|rtpengine] [--no-record] [--profile] [--batch-ms MS]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def cheapest(runs: list[Step]) -> dict[int, Step]:
     return best
 
 
-def report(steps: dict[str, list[Step]], recording: bool | None) -> None:
+def report(steps: dict[str, list[Step]], recording: bool | None, batch_ms: float) -> None:
     """Per system: zero-loss calls at each N, the largest clean N, CPU per packet; then the targets."""
     print()
     largest: dict[str, int] = {}
@@ -113,6 +113,7 @@ def report(steps: dict[str, list[Step]], recording: bool | None) -> None:
         )
     if ours:
         print(f"embedded relay recording: {'on' if recording else 'OFF (not counted as recorded calls)'}")
+        print(f"embedded relay media_batch_ms: {batch_ms:g}")
         carried = largest["embedded"] >= TARGET_CALLS and bool(recording)
         print(
             f"target >= {TARGET_CALLS} recorded calls, zero loss, p99 < {MAX_P99_MS:.0f} ms: "
@@ -149,8 +150,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Runs per N and system, interleaved.")
     parser.add_argument("--only", choices=["embedded", "rtpengine"], help="Run one system only.")
     parser.add_argument("--no-record", action="store_true", help="Embedded relay without recording.")
+    parser.add_argument(
+        "--batch-ms", type=float, default=0.0, help="The relay's media_batch_ms (0..5, default 0: off)."
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the embedded relay (slows it).")
     args = parser.parse_args()
+    if not 0 <= args.batch_ms <= 5:
+        parser.error("--batch-ms must be within 0..5, as media_batch_ms")
     ramp = sorted({int(calls) for calls in args.calls.split(",")})
     if (
         not ramp
@@ -175,7 +181,7 @@ def main() -> None:
         for name, ports in zip(names, ranges, strict=True):
             if name == "embedded":
                 systems[name] = stack.enter_context(
-                    embedded_running(workdir, ports, not args.no_record, profile)
+                    embedded_running(workdir, ports, not args.no_record, profile, batch_ms=args.batch_ms)
                 )
             else:
                 systems[name] = stack.enter_context(rtpengine_running(workdir, ports))
@@ -199,7 +205,7 @@ def main() -> None:
         rtpengine = systems.get("rtpengine")
         if isinstance(rtpengine, Rtpengine):
             print(f"rtpengine: {rtpengine.recorded_bytes() / 1e6:.1f} MB of pcap recordings over all steps")
-        report(steps, recording)
+        report(steps, recording, args.batch_ms)
         if profile is not None and profile.exists():
             print_profile(profile, int(steps["embedded"][-1].summary["received"]))
 

@@ -1,5 +1,5 @@
 """The embedded relay under test, in a Python process of its own (run as `python -m
-bench.media.embedded PORT_MIN PORT_MAX SPOOL_DIR`, on uvloop like `sipline serve`).
+bench.media.embedded PORT_MIN PORT_MAX SPOOL_DIR [BATCH_MS]`, on uvloop like `sipline serve`).
 
 It allocates sessions through the media port exactly as a call does: the agent leg offers (its
 answer names the relay's port for leg A), the relay offers to the callee leg and takes its answer
@@ -49,9 +49,11 @@ class QuietCall:
         self.failures.append(reason)
 
 
-def embedded_plane(port_min: int, port_max: int, spool: Path) -> MediaPlane:
+def embedded_plane(port_min: int, port_max: int, spool: Path, batch_ms: float) -> MediaPlane:
     """The embedded relay over RTP ports `port_min`..`port_max`, recording into `spool`."""
-    return EmbeddedMediaPlane("127.0.0.1", port_min, port_max, media_timeout=3600.0, spool=spool)
+    return EmbeddedMediaPlane(
+        "127.0.0.1", port_min, port_max, media_timeout=3600.0, spool=spool, batch_seconds=batch_ms / 1000
+    )
 
 
 class LoopLag:
@@ -139,8 +141,8 @@ class Bench:
         return counts | {"failures": failures[:5]} | lag
 
 
-async def serve(port_min: int, port_max: int, spool: Path) -> None:
-    plane = embedded_plane(port_min, port_max, spool)
+async def serve(port_min: int, port_max: int, spool: Path, batch_ms: float) -> None:
+    plane = embedded_plane(port_min, port_max, spool, batch_ms)
     await plane.start()
     bench = Bench(plane)
     loop = asyncio.get_running_loop()
@@ -166,9 +168,10 @@ async def serve(port_min: int, port_max: int, spool: Path) -> None:
 
 def main() -> None:
     port_min, port_max, spool = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    batch_ms = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     gc.freeze()  # like `sipline serve`: start-up objects out of the collector's sight
     gc.set_threshold(20_000, 5, 50)
-    run(serve(port_min, port_max, spool))
+    run(serve(port_min, port_max, spool, batch_ms))
 
 
 if __name__ == "__main__":

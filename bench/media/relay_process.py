@@ -53,9 +53,15 @@ class EmbeddedRelay:
 
 @contextmanager
 def embedded_running(
-    workdir: Path, ports: range, record: bool = True, profile: Path | None = None, cpu: str = "0"
+    workdir: Path,
+    ports: range,
+    record: bool = True,
+    profile: Path | None = None,
+    cpu: str = "0",
+    batch_ms: float = 0.0,
 ) -> Iterator[EmbeddedRelay]:
-    """The embedded relay in its own process pinned to `cpu`, RTP ports from `ports`."""
+    """The embedded relay in its own process pinned to `cpu`, RTP ports from `ports`, with
+    `media_batch_ms` = `batch_ms`."""
     spool = workdir / "embedded-recordings"
     spool.mkdir(parents=True, exist_ok=True)
     command = [
@@ -65,6 +71,7 @@ def embedded_running(
         str(ports.start),
         str(ports.stop - 1),
         str(spool),
+        str(batch_ms),
     ]
     env = os.environ | {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

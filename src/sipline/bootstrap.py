@@ -247,6 +247,7 @@ def build_media_plane(settings: Settings) -> MediaPlane:
         media_timeout=settings.media_timeout,
         spool=settings.recording_spool,  # recordings in progress, until encoded
         advertised=settings.media_address,
+        batch_seconds=settings.media_batch_ms / 1000,
     )
 
 

@@ -335,6 +335,10 @@ class Settings(BaseSettings):
             raise ValueError("at most 100 networks")
         return networks
 
+    media_batch_ms: float = Field(
+        0, ge=0, le=5, description="While calls are up, the relay's loop sleeps this long per turn (0: off)."
+    )
+
     @field_validator("digest_algorithms", mode="before")
     @classmethod
     def _digest_algorithms(cls, value: object) -> tuple[str, ...]:
