@@ -195,15 +195,11 @@ def report(
         f"{database}: {big.records:,} records (baseline account: {small.records:,}), "
         f"{day_records:,} in the measured 24 h, {requests} requests per case, in process (ASGI)"
     )
-    print(
-        f"{'case':40} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'base p95':>9} {'ratio':>6}"
-    )
+    print(f"{'case':40} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'base p95':>9} {'ratio':>6}")
     for name, figures, base in results:
         ratio = figures.p95 / base.p95 if base.p95 else float("inf")
         print(
-            f"{name:40} {figures.p50:8.1f} {figures.p95:8.1f} {figures.p99:8.1f} "
-            f"{base.p95:9.1f} {ratio:6.2f}"
+            f"{name:40} {figures.p50:8.1f} {figures.p95:8.1f} {figures.p99:8.1f} {base.p95:9.1f} {ratio:6.2f}"
         )
     worst = max(figures.p95 for _name, figures, _base in results)
     print(f"worst p95: {worst:.1f} ms (target: under 200 ms)")
@@ -230,9 +226,8 @@ def main() -> None:
         parser.error("--records must be 100-10,000,000")
     if not 10 <= arguments.requests <= 100_000:
         parser.error("--requests must be 10-100,000")
-    asyncio.run(
-        run(arguments.records, arguments.requests, arguments.database_url, arguments.data_dir, arguments.reseed)
-    )
+    url: str | None = arguments.database_url
+    asyncio.run(run(arguments.records, arguments.requests, url, arguments.data_dir, arguments.reseed))
 
 
 if __name__ == "__main__":

@@ -51,14 +51,6 @@ class BenchAccount:
     groups: tuple[str, ...]
     newest: datetime
 
-    @property
-    def voice_prefix(self) -> str:
-        return "8" if self.label == "big" else "9"
-
-
-def accounts_for(records: int, baseline: int) -> tuple[tuple[str, int], tuple[str, int]]:
-    return ("big", records), ("small", baseline)
-
 
 def _credentials(label: str, records: int) -> tuple[str, str, str]:
     """Fixed per label and size, so a cached seed is found again and its secret still signs."""
@@ -76,13 +68,13 @@ def _groups(label: str) -> tuple[str, ...]:
 async def prepare(platform: Platform, records: int, baseline: int, reseed: bool) -> list[BenchAccount]:
     """The two accounts with their records, seeded now unless the database already holds this seed."""
     accounts = []
-    for label, count in accounts_for(records, baseline):
-        api_key, secret, email = _credentials(label, count)
+    for label, count in (("big", records), ("small", baseline)):
+        api_key, secret, email = credentials = _credentials(label, count)
         newest = None if reseed else await _cached(platform, api_key, count)
         if newest is None:
             started = time.perf_counter()
             await _drop(platform, api_key)
-            newest = await _seed(platform, label, count, api_key, secret, email)
+            newest = await _seed(platform, label, count, credentials)
             print(f"seeded {count:,} records for account {api_key} in {time.perf_counter() - started:.1f} s")
         else:
             print(f"reusing the {count:,} records of account {api_key} (--reseed to make them again)")
@@ -121,7 +113,8 @@ async def _drop(platform: Platform, api_key: str) -> None:
     platform.directory.invalidate_all()
 
 
-async def _seed(platform: Platform, label: str, count: int, api_key: str, secret: str, email: str) -> datetime:
+async def _seed(platform: Platform, label: str, count: int, credentials: tuple[str, str, str]) -> datetime:
+    api_key, secret, email = credentials
     await platform.tenancy.create_account(name=f"bench {label}", api_key=api_key, api_secret=secret)
     app_pks = []
     for n in range(3):
