@@ -13,8 +13,8 @@ Requests go through the real application (build_app, the console mounted as serv
 ASGI transport, so each figure is a request's whole handling (routing, session or signature check,
 the queries, rendering) and no socket time. The console is signed in as the account's user (its
 session cookie), recordGroupQuery is sent by the Python SDK (`AsyncClient`, signed as it always
-does). Each case runs `--requests` times after 5 unmeasured ones; the windows end at the newest
-seeded record, so a cached seed is measured on the same day of traffic.
+does). Each case runs `--requests` times for each account, in turns, after 5 unmeasured ones; the
+windows end at the newest seeded record, so a cached seed is measured on the same day of traffic.
 
 Baseline: the very same request for the small account. It runs the same code, the same templates and
 the same plan in the same database, on a day of ~330 records instead of ~33,000; what differs is how
@@ -69,15 +69,19 @@ def percentiles(latencies_ms: list[float]) -> Figures:
     return Figures(cuts[49], cuts[94], cuts[98])
 
 
-async def measure(request: Request, times: int) -> Figures:
+async def measure(measured: Request, baseline: Request, times: int) -> tuple[Figures, Figures]:
+    """Both requests `times` times, in turns (after a few unmeasured ones), so that whatever else the
+    machine is doing weighs on both alike: the ratio holds on a shared machine better than the figures."""
     for _ in range(WARMUP):
-        await request()
-    latencies = []
+        await measured()
+        await baseline()
+    latencies: tuple[list[float], list[float]] = ([], [])
     for _ in range(times):
-        started = time.perf_counter()
-        await request()
-        latencies.append((time.perf_counter() - started) * 1000)
-    return percentiles(latencies)
+        for request, into in ((measured, latencies[0]), (baseline, latencies[1])):
+            started = time.perf_counter()
+            await request()
+            into.append((time.perf_counter() - started) * 1000)
+    return percentiles(latencies[0]), percentiles(latencies[1])
 
 
 class Session:
@@ -172,9 +176,9 @@ async def run(records: int, requests: int, database_url: str | None, data_dir: P
         for session in sessions:
             await session.open(platform)
         results = []
+        baselines = sessions[1].cases()
         for name, request in sessions[0].cases().items():
-            figures = await measure(request, requests)
-            base = await measure(sessions[1].cases()[name], requests)
+            figures, base = await measure(request, baselines[name], requests)
             results.append((name, figures, base))
         report(platform.engine.dialect.name, big, small, sessions[0].day_records, requests, results)
         for session in sessions:

@@ -138,7 +138,8 @@ class CallRecord(Base):
 
     __tablename__ = "call_records"
     __table_args__ = (
-        Index("ix_call_records_account_submit", "account_id", "submit_time"),
+        # Every records query orders by (submit_time, voice_id) within an account (migration 0013).
+        Index("ix_call_records_account_submit_voice", "account_id", "submit_time", "voice_id"),
         Index("ix_call_records_open", "node", "hangup_time"),
         Index("ix_call_records_recording_file", "recording_file_id", unique=True),
         Index("ix_call_records_recording_age", "recording_status", "recording_started_at"),
