@@ -23,7 +23,7 @@ NUMBER = r"\s+(\d+\.\d+)"
 
 
 def bench(tmp_path: Path, database_url: str) -> str:
-    command = [sys.executable, "-m", "bench.console", "--records", "3000", "--requests", "10"]
+    command = [sys.executable, "-m", "bench.console", "--records", "3000", "--requests", "3"]
     command += ["--data-dir", str(tmp_path / "data"), "--database-url", database_url]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr[-3000:]
