@@ -2,7 +2,7 @@
 voice_id, newest first), so a page deep in a window walks the index instead of sorting the window
 
 Revision ID: 0013
-Revises: 0012 (0007 on its own: this branch carries main's 0008 and the console's 0012; re-chained at merge)
+Revises: 0012
 
 Before, (account_id, submit_time) left ties in submit_time to be ordered by voice_id: SQLite sorted
 the whole window in a temporary B-tree (and PostgreSQL sorted it) before it could skip to the page,
