@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.billing.postings import Kind
 from sipline.billing.rating import money_text
 from sipline.domain import validation
 from sipline.domain.errors import ApiError, parameter_error
@@ -149,7 +150,7 @@ class LedgerService:
                 raise parameter_error(f"amount would take the balance over {validation.MONEY_MAX}")
             entry = LedgerEntry(
                 account_id=account_id,
-                kind="adjust",
+                kind=Kind.ADJUST.value,
                 amount=delta,
                 balance_after=balance,
                 reference=why,

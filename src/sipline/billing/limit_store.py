@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sipline.billing.limits import AccountLimits
+from sipline.billing.postings import Kind
 from sipline.billing.rating import money_text
 from sipline.services.directory import Directory, bump_version
 from sipline.services.tenancy import account_id_of
@@ -40,7 +41,7 @@ class LimitStore:
             debits = await session.scalar(
                 select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
                     LedgerEntry.account_id == account_id,
-                    LedgerEntry.kind == "call",
+                    LedgerEntry.kind == Kind.CALL.value,
                     LedgerEntry.created_at >= since,
                 )
             )

@@ -16,8 +16,10 @@ driver. Instead every write is queued here, and a flusher commits what has gathe
 - settlements: final fields, each account's balance moved once, ledger rows inserted, the calls'
   dialogs deleted, then ``in_settlement`` (the push outbox's reports, events/outbox.py).
 
-Callers that need the outcome (sendSip, a settlement) await it. When a batch fails as a whole, its
-items are retried one transaction each, so that one bad item cannot sink the others.
+What each ledger row says (kind, signed amount, the balance after it) comes from billing/postings.py;
+this module only stores it. Callers that need the outcome (sendSip, a settlement) await it. When a
+batch fails as a whole, its items are retried one transaction each, so that one bad item cannot sink
+the others.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sipline.billing import postings
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
 from sipline.store.models import Account, CallDialog, CallRecord, LedgerEntry
@@ -241,10 +244,7 @@ async def _accept_all(
                 outcomes.append((future, ApiError(Status.BALANCE_INSUFFICIENT, reason)))
         for call, future, (balance_after, currency, quote_exchange) in taken:
             records.append(call.record | {"currency": currency, "quote_exchange": quote_exchange})
-            if call.reserve:
-                ledger.append(
-                    _ledger(account_id, "reserve", -call.reserve, balance_after, call.voice_id, now)
-                )
+            ledger += _rows(account_id, postings.reservation(call.voice_id, call.reserve), balance_after, now)
             outcomes.append((future, AccountTerms(currency, quote_exchange, left)))
     if records:
         await session.execute(insert(RECORDS), records)
@@ -322,9 +322,8 @@ async def _extend_all(
         for (extension, future), row in zip(items, rows, strict=True):
             outcomes.append((future, row is not None))
             if row is not None:
-                ledger.append(
-                    _ledger(account_id, "reserve", -extension.amount, row[0], extension.voice_id, now)
-                )
+                taken = postings.reservation(extension.voice_id, extension.amount)
+                ledger += _rows(account_id, taken, row[0], now)
                 grown.append({"_voice_id": extension.voice_id, "_amount": extension.amount})
     if grown:
         await session.execute(_GROW, grown)
@@ -406,20 +405,17 @@ async def _settle_all(
     for settlement, _future in settlements:
         by_account[settlement.account_id].append(settlement)
     for account_id, items in by_account.items():
-        delta = sum((item.reserved - item.cost for item in items), Decimal(0))
-        if not any(item.reserved or item.cost for item in items):
+        settled = [
+            posting
+            for item in items
+            for posting in postings.settlement(item.voice_id, item.reserved, item.cost)
+        ]
+        if not settled:
             continue
-        final = await session.scalar(_MOVE, {"_account_id": account_id, "_amount": delta})
+        final = await session.scalar(_MOVE, {"_account_id": account_id, "_amount": postings.net(settled)})
         if final is None:  # the account was deleted meanwhile
             continue
-        balance = final - delta
-        for item in items:
-            if item.reserved:
-                balance += item.reserved
-                ledger.append(_ledger(account_id, "release", item.reserved, balance, item.voice_id, now))
-            if item.cost:
-                balance -= item.cost
-                ledger.append(_ledger(account_id, "call", -item.cost, balance, item.voice_id, now))
+        ledger += _rows(account_id, settled, final, now)
     if ledger:
         await session.execute(insert(LEDGER), ledger)
     for hook in hooks:
@@ -431,17 +427,21 @@ class _AlreadyClosed(Exception):
     """A settlement in the batch found its record closed already (only ever after a restart)."""
 
 
-def _ledger(
-    account_id: int, kind: str, amount: Decimal, balance_after: Decimal, reference: str, at: datetime
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "kind": kind,
-        "amount": amount,
-        "balance_after": balance_after,
-        "reference": reference,
-        "created_at": at,
-    }
+def _rows(
+    account_id: int, made: list[postings.Posting], balance_after_all: Decimal, at: datetime
+) -> list[dict[str, Any]]:
+    """The ledger rows of postings made in this order, the balance being ``balance_after_all`` after."""
+    return [
+        {
+            "account_id": account_id,
+            "kind": posting.kind.value,
+            "amount": posting.amount,
+            "balance_after": balance,
+            "reference": posting.reference,
+            "created_at": at,
+        }
+        for posting, balance in zip(made, postings.running_balances(made, balance_after_all), strict=True)
+    ]
 
 
 def _text(amount: Decimal) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from sipline.billing.postings import Kind
 from sipline.domain import ids, validation
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.status import Status
@@ -145,7 +146,7 @@ class TenancyService:
                 session.add(
                     LedgerEntry(
                         account_id=account.id,
-                        kind="topup",
+                        kind=Kind.TOPUP.value,
                         amount=balance,
                         balance_after=balance,
                         reference="opening",
@@ -199,7 +200,7 @@ class TenancyService:
             session.add(
                 LedgerEntry(
                     account_id=account.id,
-                    kind="topup",
+                    kind=Kind.TOPUP.value,
                     amount=amount,
                     balance_after=new_balance,
                     reference=reference,
