@@ -16,8 +16,9 @@ from sipline.domain.signing import compute_sign
 from tests.browser.conftest import PASSWORD, VIEWPORT, ConsolePlatform
 from tests.e2e.conftest import SIPLINE
 
-# One process runs the steps, in order: each leaves what the next one needs (`shared`).
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.interop, pytest.mark.xdist_group("browser")]
+# The steps run in order, in one process (README runs pytest-xdist with --dist loadfile): each leaves
+# what the next one needs (`shared`).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.interop]
 XSS = "<script>alert(1)</script><b>bold</b>"
 
 
