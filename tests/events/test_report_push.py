@@ -76,7 +76,7 @@ async def test_each_call_gets_one_signed_report_equal_to_its_record(
         # the record as recordSip shows it now, after the push: nothing changed since the report
         assert_report_is_the_record(report, await finished(api, report["voiceId"]))
     by_id = {report["voiceId"]: report for report in reports}
-    assert by_id[answered]["recordingFileId"] is not None and by_id[answered]["callDuration"] == 1
+    assert by_id[answered]["recordingFileId"] is not None and by_id[answered]["callDuration"] >= 1
     assert by_id[busy]["terminationCode"] == "486" and by_id[busy]["answerTime"] is None
 
     # The answered call's report waited for its recording: the mp3 was ready when it arrived.
