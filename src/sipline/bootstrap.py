@@ -40,6 +40,7 @@ from sipline.services.directory import Directory
 from sipline.services.live_calls import LiveCalls
 from sipline.services.phones import PhoneService
 from sipline.services.push import PushService
+from sipline.services.readiness import ReadinessProbe
 from sipline.services.recording_links import RecordingLinks
 from sipline.services.recordings import RecordingService
 from sipline.services.records import RecordService
@@ -84,6 +85,7 @@ class Platform:
     console_users: ConsoleUsers  # the web console's users and sign-in sessions
     dashboard: DashboardService  # the console dashboard's aggregates
     live_calls: LiveCalls  # calls in progress on this node; hang-up (console and voice API)
+    readiness: ReadinessProbe  # /readyz and the console's health page: one probe, one query a second
     events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
     push: PushWorker  # delivers the status report push's outbox; run by runtime.running
     push_config: PushService  # push URLs, secrets, events, outbox and replays (admin, customer)
@@ -196,6 +198,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         console_users=ConsoleUsers(sessions, settings.console_session_ttl),
         dashboard=DashboardService(sessions),
         live_calls=LiveCalls(sessions, calls),
+        readiness=ReadinessProbe(engine, sip, media),
         events=events,
         push=push,
         push_config=PushService(sessions, secrets_box, push.guard, push.wake),

@@ -40,7 +40,6 @@ from sipline.domain.call_origin import CallOrigin
 from sipline.domain.dial_plan import DialPlan, normalise
 from sipline.domain.errors import ApiError
 from sipline.domain.status import Status
-from sipline.events.domain import CallAccepted
 from sipline.services.auth import Caller
 from sipline.services.directory import AppPhones, Directory
 from sipline.sip.errors import SipParseError
@@ -217,8 +216,8 @@ class HandsetCalls:
             return HandsetCall(self._sip, tx, route, observer, setup)
 
         log.info("handset call %s from %s to %s (%s)", terms.voice_id, caller.account, order.callee, origin)
-        service.events.publish(CallAccepted(terms.voice_id, received))
-        service.start_call(terms, caller.account, handset_call, also_busy=also_busy).admission = admission
+        started = service.start_call(terms, caller.account, handset_call, received, also_busy=also_busy)
+        started.admission = admission
 
 
 def _refused(error: ApiError) -> Refused:

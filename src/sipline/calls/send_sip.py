@@ -166,9 +166,8 @@ class CallService:
         except BaseException:
             self._busy.discard(order.account)
             raise
-        self.events.publish(CallAccepted(terms.voice_id, now))
         target = CalleeTarget(order.callee, order.display_num, trunk)
-        self._start(terms, order, binding, target).admission = admission
+        self._start(terms, order, binding, target, now).admission = admission
         return terms.voice_id
 
     # -- what handset calls share (calls/handset.py) ------------------------------------------
@@ -260,22 +259,26 @@ class CallService:
         order: CallOrder,
         binding: Binding,
         trunk_target: CalleeTarget,
+        accepted_at: datetime,
     ) -> ActiveCall:
         def click_to_call(observer: CallObserver, setup: CallSetup) -> B2buaCall:
             phone = PhoneTarget(order.account, binding.contact, binding.flow())
             return ClickToCall(self._sip, phone, trunk_target, observer, setup)
 
-        return self.start_call(terms, order.account, click_to_call)
+        return self.start_call(terms, order.account, click_to_call, accepted_at)
 
     def start_call(
         self,
         terms: CallTerms,
         account: str,
         make: Callable[[CallObserver, CallSetup], B2buaCall],
+        accepted_at: datetime,
         also_busy: tuple[str, ...] = (),
     ) -> ActiveCall:
         """Run an accepted call (its record written, ``account`` claimed) as a task, with its journal,
-        reservation and recording; the phones are released when it is settled."""
+        reservation and recording, once ``CallAccepted`` is published; the phones are released when it
+        is settled."""
+        self.events.publish(CallAccepted(terms.voice_id, accepted_at))
         reservation = self._reservation(terms)
         journal = CallJournal(self.writer, terms, on_settled=self._settled, reservation=reservation)
         recording = (

@@ -9,7 +9,6 @@ from fastapi.staticfiles import StaticFiles
 from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
-from sipline.services.readiness import ReadinessProbe
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -22,7 +21,6 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    app.state.console_readiness = ReadinessProbe(platform.engine, platform.sip, platform.media)
     for module in (sign_in, dashboard, phones, records, calls, credentials, operator):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 
 from sipline.api.envelope import JsonResponse
-from sipline.services.readiness import ReadinessProbe, Report, is_ready
+from sipline.services.readiness import Report, is_ready
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -26,7 +26,7 @@ def _checks(report: Report) -> dict[str, Any]:
 
 
 def router_for(platform: "Platform") -> APIRouter:
-    probe = ReadinessProbe(platform.engine, platform.sip, platform.media)
+    probe = platform.readiness
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness: the process answers (200)")

@@ -13,7 +13,7 @@ from sipline.console.session import operator
 from sipline.console.web import PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.services.console_users import SignedIn
-from sipline.services.readiness import ReadinessProbe, is_ready
+from sipline.services.readiness import is_ready
 from sipline.services.tenancy import NewAccount, TenancyService
 
 router = APIRouter(prefix="/console/operator", include_in_schema=False)
@@ -178,8 +178,7 @@ async def hang_up(request: Request, voice_id: str, _signed: Operator) -> Respons
 @router.get("/health")
 async def health(request: Request, _signed: Operator) -> Response:
     platform = platform_of(request)
-    probe: ReadinessProbe = request.app.state.console_readiness
-    report = await probe.check()
+    report = await platform.readiness.check()
     figures = {
         "calls in progress": len(platform.calls.active),
         "calls placed since start": platform.calls.attempts,
