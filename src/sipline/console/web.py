@@ -61,7 +61,10 @@ templates = Environment(
     enable_async=False,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# Every page's text is written as _("...") (gettext, new style); the catalogs come with the languages.
+templates.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 templates.filters["iso"] = _iso
 templates.filters["money"] = _money
 
