@@ -16,6 +16,7 @@ packet at most 1.25 times rtpengine's (the cheapest of `--repeat` runs at 250 ca
 
 Run: python -m bench.media [--calls 100,250,400] [--seconds 10] [--warmup 3] [--repeat 1]
      [--only embedded|rtpengine] [--no-record] [--profile] [--batch-ms MS]
+     [--batch-min-pps N]
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from bench.media.loadgen import Step, System, compile_loadgen, run_step
 from bench.media.ports import free_port_ranges
 from bench.media.relay_process import EmbeddedRelay, embedded_running
 from bench.media.rtpengine import Rtpengine, rtpengine_running
+from sipline.config import Settings
+
+DEFAULTS = Settings.model_fields
 
 TARGET_CALLS = 250
 MAX_P99_MS = 20.0
@@ -84,7 +88,7 @@ def cheapest(runs: list[Step]) -> dict[int, Step]:
     return best
 
 
-def report(steps: dict[str, list[Step]], recording: bool | None, batch_ms: float) -> None:
+def report(steps: dict[str, list[Step]], recording: bool | None, batching: str) -> None:
     """Per system: zero-loss calls at each N, the largest clean N, CPU per packet; then the targets."""
     print()
     largest: dict[str, int] = {}
@@ -113,7 +117,7 @@ def report(steps: dict[str, list[Step]], recording: bool | None, batch_ms: float
         )
     if ours:
         print(f"embedded relay recording: {'on' if recording else 'OFF (not counted as recorded calls)'}")
-        print(f"embedded relay media_batch_ms: {batch_ms:g}")
+        print(f"embedded relay media_batch_ms: {batching}")
         carried = largest["embedded"] >= TARGET_CALLS and bool(recording)
         print(
             f"target >= {TARGET_CALLS} recorded calls, zero loss, p99 < {MAX_P99_MS:.0f} ms: "
@@ -151,12 +155,23 @@ def main() -> None:
     parser.add_argument("--only", choices=["embedded", "rtpengine"], help="Run one system only.")
     parser.add_argument("--no-record", action="store_true", help="Embedded relay without recording.")
     parser.add_argument(
-        "--batch-ms", type=float, default=0.0, help="The relay's media_batch_ms (0..5, default 0: off)."
+        "--batch-ms",
+        type=float,
+        default=DEFAULTS["media_batch_ms"].default,
+        help="The relay's media_batch_ms (0..5, 0: off; default: the platform's).",
+    )
+    parser.add_argument(
+        "--batch-min-pps",
+        type=int,
+        default=DEFAULTS["media_batch_min_pps"].default,
+        help="The relay's media_batch_min_pps (default: the platform's).",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the embedded relay (slows it).")
     args = parser.parse_args()
     if not 0 <= args.batch_ms <= 5:
         parser.error("--batch-ms must be within 0..5, as media_batch_ms")
+    if not 0 <= args.batch_min_pps <= 10_000_000:
+        parser.error("--batch-min-pps must be within 0..10000000, as media_batch_min_pps")
     ramp = sorted({int(calls) for calls in args.calls.split(",")})
     if (
         not ramp
@@ -181,7 +196,14 @@ def main() -> None:
         for name, ports in zip(names, ranges, strict=True):
             if name == "embedded":
                 systems[name] = stack.enter_context(
-                    embedded_running(workdir, ports, not args.no_record, profile, batch_ms=args.batch_ms)
+                    embedded_running(
+                        workdir,
+                        ports,
+                        not args.no_record,
+                        profile,
+                        batch_ms=args.batch_ms,
+                        batch_min_pps=args.batch_min_pps,
+                    )
                 )
             else:
                 systems[name] = stack.enter_context(rtpengine_running(workdir, ports))
@@ -205,7 +227,7 @@ def main() -> None:
         rtpengine = systems.get("rtpengine")
         if isinstance(rtpengine, Rtpengine):
             print(f"rtpengine: {rtpengine.recorded_bytes() / 1e6:.1f} MB of pcap recordings over all steps")
-        report(steps, recording, args.batch_ms)
+        report(steps, recording, f"{args.batch_ms:g} from {args.batch_min_pps} packets/s")
         if profile is not None and profile.exists():
             print_profile(profile, int(steps["embedded"][-1].summary["received"]))
 

@@ -49,10 +49,18 @@ class QuietCall:
         self.failures.append(reason)
 
 
-def embedded_plane(port_min: int, port_max: int, spool: Path, batch_ms: float) -> MediaPlane:
+def embedded_plane(
+    port_min: int, port_max: int, spool: Path, batch_ms: float, batch_min_pps: int
+) -> MediaPlane:
     """The embedded relay over RTP ports `port_min`..`port_max`, recording into `spool`."""
     return EmbeddedMediaPlane(
-        "127.0.0.1", port_min, port_max, media_timeout=3600.0, spool=spool, batch_seconds=batch_ms / 1000
+        "127.0.0.1",
+        port_min,
+        port_max,
+        media_timeout=3600.0,
+        spool=spool,
+        batch_seconds=batch_ms / 1000,
+        batch_min_pps=batch_min_pps,
     )
 
 
@@ -141,8 +149,8 @@ class Bench:
         return counts | {"failures": failures[:5]} | lag
 
 
-async def serve(port_min: int, port_max: int, spool: Path, batch_ms: float) -> None:
-    plane = embedded_plane(port_min, port_max, spool, batch_ms)
+async def serve(port_min: int, port_max: int, spool: Path, batch_ms: float, batch_min_pps: int) -> None:
+    plane = embedded_plane(port_min, port_max, spool, batch_ms, batch_min_pps)
     await plane.start()
     bench = Bench(plane)
     loop = asyncio.get_running_loop()
@@ -168,10 +176,10 @@ async def serve(port_min: int, port_max: int, spool: Path, batch_ms: float) -> N
 
 def main() -> None:
     port_min, port_max, spool = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-    batch_ms = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    batch_ms, batch_min_pps = float(sys.argv[4]), int(sys.argv[5])
     gc.freeze()  # like `sipline serve`: start-up objects out of the collector's sight
     gc.set_threshold(20_000, 5, 50)
-    run(serve(port_min, port_max, spool, batch_ms))
+    run(serve(port_min, port_max, spool, batch_ms, batch_min_pps))
 
 
 if __name__ == "__main__":

@@ -59,9 +59,10 @@ def embedded_running(
     profile: Path | None = None,
     cpu: str = "0",
     batch_ms: float = 0.0,
+    batch_min_pps: int = 0,
 ) -> Iterator[EmbeddedRelay]:
     """The embedded relay in its own process pinned to `cpu`, RTP ports from `ports`, with
-    `media_batch_ms` = `batch_ms`."""
+    `media_batch_ms` = `batch_ms` and `media_batch_min_pps` = `batch_min_pps`."""
     spool = workdir / "embedded-recordings"
     spool.mkdir(parents=True, exist_ok=True)
     command = [
@@ -72,6 +73,7 @@ def embedded_running(
         str(ports.stop - 1),
         str(spool),
         str(batch_ms),
+        str(batch_min_pps),
     ]
     env = os.environ | {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -251,6 +251,7 @@ def build_media_plane(settings: Settings) -> MediaPlane:
         spool=settings.recording_spool,  # recordings in progress, until encoded
         advertised=settings.media_address,
         batch_seconds=settings.media_batch_ms / 1000,
+        batch_min_pps=settings.media_batch_min_pps,
     )
 
 

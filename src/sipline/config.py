@@ -336,7 +336,18 @@ class Settings(BaseSettings):
         return networks
 
     media_batch_ms: float = Field(
-        0, ge=0, le=5, description="While calls are up, the relay's loop sleeps this long per turn (0: off)."
+        0.5,
+        ge=0,
+        le=5,
+        description="Under media load, the relay's loop turns are kept this far apart, so one wake-up "
+        "reads many packets (0: off).",
+    )
+    media_batch_min_pps: int = Field(
+        5000,
+        ge=0,
+        le=10_000_000,
+        description="RTP packets relayed per second from which media_batch_ms applies "
+        "(0: whenever a call is up).",
     )
 
     @field_validator("digest_algorithms", mode="before")

@@ -5,11 +5,14 @@ timeout, activity report, re-latch clock and recorder flush; one 20 ms cadence, 
 some leg hears ringback, sends the tone frames. The sessions are ticked in ``TICK_SLOTS`` groups
 spread over the second, so that the recorders' writes never stall the loop all at once.
 
-Batching (``batch_seconds``, off by default): each leg gets a packet every 20 ms, so at a few
-hundred calls nearly every packet is a wake-up of its own (epoll, a context switch, caches cold),
-which costs more than relaying it. With batching on, while any session is up the loop sleeps that
-long once per turn, so packets gather in the sockets' buffers and one wake-up reads many; every
-packet (and every other callback on the loop) waits up to that much longer.
+Batching (``batch_seconds``, with ``batch_min_pps``): each leg gets a packet every 20 ms, so at a
+few hundred calls nearly every packet is a wake-up of its own (epoll, a context switch, caches cold),
+which costs more than relaying it. So, like a network card's interrupt moderation, once the plane
+relays at least ``batch_min_pps`` packets a second (measured every tick), the loop's turns are kept
+at least ``batch_seconds`` apart: a turn that came sooner naps the rest of the window, so packets
+gather in the sockets' buffers and one wake-up reads many. A packet (and every other callback on
+the loop) waits at most that much longer, and only under that load; a turn that was longer than the
+window anyway naps not at all.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class EmbeddedMediaPlane:
         advertised: str | None = None,
         tick_seconds: float = TICK_SECONDS,
         batch_seconds: float = 0.0,
+        batch_min_pps: int = 0,
     ) -> None:
         self.host = host
         self.advertised = advertised or host  # the address every SDP of the relay names
@@ -64,6 +68,9 @@ class EmbeddedMediaPlane:
         self._next_ring = 0.0
         self._ticker: asyncio.Task[None] | None = None
         self._batch_seconds = batch_seconds
+        self._batch_min_pps = batch_min_pps
+        self._batching = False  # the relayed packet rate is at or above batch_min_pps
+        self._rate_mark = (0.0, 0)  # (time, packets relayed) at the last rate measurement
         self._batcher: asyncio.Task[None] | None = None
         self._released_counts = (0, 0)  # relayed, dropped: the released legs' share of packet_counts
 
@@ -189,19 +196,41 @@ class EmbeddedMediaPlane:
             await asyncio.sleep(self._tick_seconds / TICK_SLOTS)
             slot = (slot + 1) % TICK_SLOTS
             now = self.clock()
+            if slot == 0:
+                self._measure_rate(now)
             for session in list(self._slots[slot]):
                 try:
                     session.tick(now)
                 except Exception:  # one call's failing listener must not stop the others' timers
                     log.exception("media tick of call %s failed", session.call_id)
 
+    def _measure_rate(self, now: float) -> None:
+        """Once a tick: the packets relayed per second since the last one decide on batching."""
+        relayed = self.packet_counts()[0]
+        then, before = self._rate_mark
+        self._rate_mark = (now, relayed)
+        if now > then:
+            rate = (relayed - before) / (now - then)
+            self._batching = bool(self._sessions) and rate >= self._batch_min_pps
+
+    @property
+    def batching(self) -> bool:
+        """Whether the loop's turns are being spaced out now (the packet rate is high enough)."""
+        return self._batching
+
     async def _batch_forever(self) -> None:
+        window = self._batch_seconds
+        last_turn = time.monotonic()
         while True:
-            if self._sessions:
-                time.sleep(self._batch_seconds)  # noqa: ASYNC251  # blocking on purpose: packets queue
+            if self._batching and self._sessions:
+                early = window - (time.monotonic() - last_turn)
+                if early > 0:
+                    time.sleep(early)  # noqa: ASYNC251  # blocking on purpose: packets queue meanwhile
+                last_turn = time.monotonic()
                 await asyncio.sleep(0)  # one turn: every socket ready by now read in one wake-up
             else:
-                await asyncio.sleep(self._tick_seconds / TICK_SLOTS)  # no call: no added latency
+                await asyncio.sleep(self._tick_seconds / TICK_SLOTS)  # light load: no added latency
+                last_turn = time.monotonic()
 
 
 def _open(
