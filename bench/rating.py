@@ -120,7 +120,7 @@ def main() -> None:
     exact = {rate.prefix: rate for rate in rates}
     assert all(deck.find(c) == previous.find(c) for c, *_ in records[:10_000])  # the same answers
 
-    measures = {
+    measures: dict[str, Callable[[], float]] = {
         "ours": lambda: rate_all(deck.find, records),
         "previous": lambda: rate_all(previous.find, records),
         "floor": lambda: _exact_lookups(exact, records),

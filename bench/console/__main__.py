@@ -163,7 +163,7 @@ def _wire_time(instant: datetime) -> str:
 async def run(records: int, requests: int, database_url: str | None, data_dir: Path, reseed: bool) -> None:
     baseline = max(1, min(10_000, records // 100))
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         data_dir=data_dir,
         database_url=database_url or f"sqlite:///{data_dir / 'bench-console.db'}",
         secret_key=SECRET_KEY,

@@ -98,7 +98,7 @@ async def _cached(platform: Platform, api_key: str, count: int) -> datetime | No
     if held != count or newest is None:
         return None
     newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)  # SQLite's MAX skips the type
-    return None if datetime.now(UTC) - newest > MAX_SEED_AGE else newest  # type: ignore[no-any-return]
+    return None if datetime.now(UTC) - newest > MAX_SEED_AGE else newest
 
 
 async def _drop(platform: Platform, api_key: str) -> None:
@@ -116,14 +116,17 @@ async def _drop(platform: Platform, api_key: str) -> None:
 async def _seed(platform: Platform, label: str, count: int, credentials: tuple[str, str, str]) -> datetime:
     api_key, secret, email = credentials
     await platform.tenancy.create_account(name=f"bench {label}", api_key=api_key, api_secret=secret)
-    app_pks = []
+    app_pks: list[int] = []
     for n in range(3):
         app = await platform.tenancy.create_app(api_key, name=f"app {n}")
         async with platform.engine.connect() as conn:
-            app_pks.append(await conn.scalar(select(App.id).where(App.app_id == app.app_id)))
+            app_pk = await conn.scalar(select(App.id).where(App.app_id == app.app_id))
+        assert app_pk is not None
+        app_pks.append(app_pk)
     await platform.console_users.create(email, PASSWORD, api_key=api_key)
     async with platform.engine.connect() as conn:
         account_id = await conn.scalar(select(Account.id).where(Account.api_key == api_key))
+    assert account_id is not None
     newest = datetime.now(UTC).replace(microsecond=0)
     rows = generate(count, account_id, app_pks, _groups(label), newest)
     async with platform.engine.begin() as conn:
@@ -131,7 +134,7 @@ async def _seed(platform: Platform, label: str, count: int, credentials: tuple[s
             await _copy(conn, rows)
         else:
             for batch in _batches(rows):
-                await conn.execute(insert(CallRecord.__table__), batch)
+                await conn.execute(insert(CallRecord), batch)
     if platform.engine.dialect.name == "postgresql":
         # What autovacuum does soon after such a load: statistics (without them the planner takes the
         # window for 50 rows and sorts it instead of walking the index) and the visibility map (the

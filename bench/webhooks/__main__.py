@@ -100,7 +100,7 @@ async def outbox_delivery(url: str, count: int, workdir: Path) -> Took:
     """The push worker delivering ``count`` reports written to the outbox."""
     settings = Settings(
         data_dir=workdir / "delivery", push_allowed_networks=(LOOPBACK,), push_concurrency=CONCURRENCY
-    )  # type: ignore[call-arg]
+    )
     platform = await build_platform(settings)
     try:
         account = await platform.tenancy.create_account(balance=Decimal(0))
