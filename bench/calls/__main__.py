@@ -14,7 +14,7 @@ clean as for sippy's callers, plus every record ended with terminationCode 200.
 Each figure is the best clean step (a step that fails runs once more before it ends the climb, for
 all alike); the target is 300 calls/s and 2.5 times sippy, for click-to-call and for handset calls.
 
-Run: python -m bench.calls [--rates 100,200,...] [--seconds 5] [--only sipline|handset|sippy]
+Run: python -m bench.calls [--rates 100,200,...] [--seconds 5] [--only sipline|handset|sippy] [--phones 1000]
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from bench.common import (
 )
 
 HERE = Path(__file__).resolve().parent
-PHONES = 1000
+PHONES = 1000  # --phones: 50 to 10,000, in groups of 50 (sipAdd's), at least 2 s of calls at any rate
+MAX_PHONES = 10_000
+PHONE_GROUP = 50
 MAX_P99_LATENCY = 0.5  # seconds: beyond it sendSip no longer keeps up with the rate (requests queue)
 SIPPY_VENV = Path(
     os.environ.get("SIPLINE_BENCH_SIPPY_VENV", Path.home() / ".cache" / "sipline-bench" / "sippy")
@@ -150,6 +152,7 @@ def registered_platform(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[ServedPlatform], None] | None = None,
+    phones: int = PHONES,
 ) -> Iterator[tuple[ServedPlatform, int, int, Climb]]:
     """`sipline serve` with the SIPp carrier as trunk and its phones registered by SIPp: the platform,
     the carrier's and the phones' ports, and the climb. ``extra_env`` and ``prepare`` (run once it
@@ -159,7 +162,7 @@ def registered_platform(
     print(f"\nsipline serve (SQLite, 1 core): {title}")
     print(_header())
     env = carrier_trunk(carrier_port) | (extra_env or {})
-    with served_platform(workdir, PHONES, env, balance="1000000") as platform:
+    with served_platform(workdir, phones, env, balance="1000000") as platform:
         if prepare is not None:
             prepare(platform)
         phones_port = free_port(socket.SOCK_DGRAM)
@@ -173,9 +176,11 @@ def sipline_steps(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[ServedPlatform], None] | None = None,
+    phones: int = PHONES,
 ) -> float:
     """The climb of click-to-call through the API on `sipline serve` (see ``registered_platform``)."""
-    with registered_platform("click-to-call through the API", rates, workdir, extra_env, prepare) as (
+    title = "click-to-call through the API"
+    with registered_platform(title, rates, workdir, extra_env, prepare, phones) as (
         platform,
         carrier_port,
         phones_port,
@@ -184,7 +189,7 @@ def sipline_steps(
         rotation = itertools.cycle(platform.users)  # phones in turn, across the steps
         for rate in climb:
             calls = int(rate * seconds)
-            phones = SippPeer(
+            answering = SippPeer(
                 ["-sf", str(HERE / "phone_uas.xml"), "-i", "127.0.0.1", "-p", str(phones_port),
                  "-m", str(calls), "-mp", str(free_port(socket.SOCK_DGRAM))],
                 workdir, seconds * 3 + 30,
@@ -192,7 +197,7 @@ def sipline_steps(
             trunk = carrier(carrier_port, calls, workdir, seconds)
             time.sleep(0.5)
             attempted, accepted, elapsed, latencies = asyncio.run(drive(platform, rotation, rate, seconds))
-            phone_screen, carrier_screen = phones.finish(), trunk.finish()
+            phone_screen, carrier_screen = answering.finish(), trunk.finish()
             step = Step(
                 rate,
                 attempted,
@@ -282,9 +287,11 @@ def dialling_step(
     return step
 
 
-def handset_steps(rates: list[int], seconds: float, workdir: Path) -> float:
+def handset_steps(rates: list[int], seconds: float, workdir: Path, phones: int = PHONES) -> float:
+    """The climb of calls dialled on the phones: each SIPp call is the next registered phone's INVITE,
+    its 407 answered with that phone's credentials (users.csv's [authentication ...] field)."""
     title = "calls dialled on the phones (SIPp as the registered phones)"
-    with registered_platform(title, rates, workdir) as (platform, carrier_port, _phones_port, climb):
+    with registered_platform(title, rates, workdir, phones=phones) as (platform, carrier_port, _port, climb):
         users = workdir / "users.csv"  # written by register_phones: every phone, in turn
         caller = [f"127.0.0.1:{platform.sip_port}", "-sf", str(HERE / "handset_uac.xml"), "-inf", str(users)]
         for rate in climb:
@@ -316,27 +323,83 @@ def _row(step: Step) -> str:
     )
 
 
+TARGET_RATE = 300  # clean calls/s on one core, for click-to-call and for handset calls alike
+TARGET_RATIO = 2.5  # times sippy's, in the same run
+MAX_RATE = 5000  # calls a second: far beyond one core, still a bound on what SIPp is asked for
+MAX_SECONDS = 600.0
+
+
+def _rates(text: str) -> list[int]:
+    """--rates: comma-separated calls a second, each 1 to MAX_RATE."""
+    try:
+        rates = [int(rate) for rate in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not rates or not all(1 <= rate <= MAX_RATE for rate in rates):
+        raise argparse.ArgumentTypeError(f"each rate must be 1 to {MAX_RATE}: {text!r}")
+    return rates
+
+
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0.5 <= seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"--seconds must be 0.5 to {MAX_SECONDS:.0f}: {text!r}")
+    return seconds
+
+
+def _phones(text: str) -> int:
+    phones = int(text)
+    if not PHONE_GROUP <= phones <= MAX_PHONES or phones % PHONE_GROUP:
+        raise argparse.ArgumentTypeError(f"--phones must be a multiple of {PHONE_GROUP} up to {MAX_PHONES}")
+    return phones
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rates", default=",".join(str(rate) for rate in range(100, 1001, 50)))
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", type=_rates, default=list(range(100, 1001, 50)), help="e.g. 100,200,300")
+    parser.add_argument("--seconds", type=_seconds, default=5.0, help="of calls at each rate (0.5-600)")
     parser.add_argument("--only", choices=["sipline", "handset", "sippy"], help="Run one of them only.")
+    parser.add_argument("--phones", type=_phones, help=f"made, registered (default {PHONES} or more)")
     args = parser.parse_args()
-    rates = [int(rate) for rate in args.rates.split(",")]
+    rates: list[int] = args.rates
+    # each phone used again 2 s later, its 1 s call over: else it is busy (-68, 486) and the step not clean
+    least = -(-2 * max(rates) // PHONE_GROUP) * PHONE_GROUP
+    phones: int = max(PHONES, least) if args.phones is None else args.phones
+    if phones < least:
+        parser.error(f"--phones {phones} is too few for {max(rates)} calls/s: at least {least}")
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1})  # the API client shares CPU 1 with SIPp, away from the servers
+    wanted = {name for name in ("sipline", "handset", "sippy") if args.only in (None, name)}
+    best: dict[str, float | None] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        ours = sipline_steps(rates, args.seconds, workdir) if args.only in (None, "sipline") else 0.0
-        handset = handset_steps(rates, args.seconds, workdir) if args.only in (None, "handset") else 0.0
-        theirs = sippy_steps(rates, args.seconds, workdir) if args.only in (None, "sippy") else 0.0
-    print(f"\nbest clean calls/s: sendSip {ours:,.0f}, handset {handset:,.0f}, sippy {theirs:,.0f}")
-    for name, figure in (("sendSip", ours), ("handset", handset)):
-        ratio = figure / theirs if theirs else 0.0
-        print(
-            f"ratio {name} / sippy: {ratio:.2f} (>= 300/s: {'met' if figure >= 300 else 'NOT met'}; "
-            f">= 2.5: {'met' if ratio >= 2.5 else 'NOT met'})"
-        )
+        if "sipline" in wanted:
+            best["sendSip"] = sipline_steps(rates, args.seconds, workdir, phones=phones)
+        if "handset" in wanted:
+            best["handset"] = handset_steps(rates, args.seconds, workdir, phones)
+        if "sippy" in wanted:
+            best["sippy"] = sippy_steps(rates, args.seconds, workdir)
+    print(summary(best))
+
+
+def summary(best: dict[str, float | None]) -> str:
+    """The best clean calls/s of what ran ("not run" for the rest) and sipline's against the targets."""
+    shown = {name: best.get(name) for name in ("sendSip", "handset", "sippy")}
+    figures = ", ".join(f"{name} {'not run' if f is None else f'{f:,.0f}'}" for name, f in shown.items())
+    lines = [f"\nbest clean calls/s: {figures}"]
+    theirs = shown["sippy"]
+    for name in ("sendSip", "handset"):
+        figure = shown[name]
+        if figure is None:
+            continue
+        rate = f">= {TARGET_RATE}/s: {'met' if figure >= TARGET_RATE else 'NOT met'}"
+        if not theirs:
+            lines.append(f"{name}: {rate}; ratio to sippy: n/a (sippy {'not run' if theirs is None else 0})")
+            continue
+        ratio = figure / theirs
+        met = "met" if ratio >= TARGET_RATIO else "NOT met"
+        lines.append(f"ratio {name} / sippy: {ratio:.2f} ({rate}; >= {TARGET_RATIO}: {met})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

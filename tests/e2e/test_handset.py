@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from sipline.client import CallRecord
 from sipline.domain import calls
+from sipline.sip.invite_auth import FROM_NOT_AUTHENTICATED, NOT_REGISTERED_HERE
 from tests.conftest import ADMIN_TOKEN, HeldPort
 from tests.e2e.audio import blocks, tone_share, write_tone
 from tests.e2e.media_peers import CARRIER_DIGITS, carrier_trace, heard_the_carrier, media_carrier
@@ -24,18 +25,22 @@ from tests.e2e.test_media import MediaDesk, _check_channels, _download, media_de
 from tests.e2e.test_registration import phone_state
 from tests.media.recording.audio import decode_mp3
 from tests.sip.baresip import Baresip, wait_for
-from tests.sip.conftest import sipp_messages, sipp_time
+from tests.sip.conftest import SippResult, sipp_messages, sipp_time
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 DIALLED = "+442079460000"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 CALLER_TONE, COLLEAGUE_TONE = 1000.0, 600.0  # Hz: each phone's microphone in phone-to-phone calls
+RING_TIMEOUT = 20  # callee_ring_timeout's least (20-120 s): the no-answer test waits it out
+QUIET_CARRIER = 6  # seconds a carrier listens in the refusal tests, to show no INVITE reached it
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
-    async with media_desk(tmp_path_factory.mktemp("handset"), 7) as made:  # a phone per test
+    home = tmp_path_factory.mktemp("handset")
+    ring = {"SIPLINE_CALLEE_RING_TIMEOUT": str(RING_TIMEOUT)}
+    async with media_desk(home, 12, **ring) as made:  # a phone per test (and per role in a test)
         yield made
 
 
@@ -54,15 +59,20 @@ async def baresip_phone(
     tone: float = CALLER_TONE,
     params: str = "",
     password: str = "",
+    auth_user: str = "",
+    host: str = "127.0.0.1",
 ) -> Baresip:
-    """Phone ``index`` as baresip, its microphone a tone; registered unless ``regint=0`` is in ``params``."""
+    """Phone ``index`` as baresip on ``host``, its microphone a tone; registered unless ``regint=0`` is
+    in ``params``; ``auth_user`` and ``password`` answer challenges with other credentials."""
     made = desk.phones[index]
     workdir.mkdir(parents=True, exist_ok=True)
+    credentials = (f"auth_user={auth_user};" if auth_user else "") + f"auth_pass={password or made.password}"
     phone = Baresip(
         workdir,
         f"<sip:{made.account}@127.0.0.1:{desk.served.sip_port}{params.partition('|')[0]}>;"
-        f"auth_pass={password or made.password};answermode=auto;{params.partition('|')[2] or 'regint=300'}",
+        f"{credentials};answermode=auto;{params.partition('|')[2] or 'regint=300'}",
         microphone=write_tone(workdir / "tone.wav", tone, 120),
+        host=host,
     )
     await phone.start()
     if "regint=0" not in params:
@@ -189,6 +199,80 @@ async def test_the_phone_hanging_up_while_it_rings_cancels_the_callee(
     assert near(record.hangup_time, sipp_time(sipp, sent=False, starts="CANCEL "))
 
 
+async def test_a_callee_that_never_answers_is_cancelled_at_the_ring_timeout(
+    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
+) -> None:
+    """The module's one wait of a whole ring timeout (callee_ring_timeout at its least, 20 s)."""
+    made = desk.phones[7]
+    carrier = await desk.carrier(SCENARIOS / "carrier_no_answer.xml", tmp_path, timeout=RING_TIMEOUT + 30)
+    phone = await baresip_phone(desk, 7, tmp_path / "phone")
+    try:
+        await phone.command("dial", DIALLED)
+        verdict = await carrier  # rang until CANCELled, answered 487, got its ACK
+        told = f"480 Temporarily Unavailable ({calls.CALLEE_NO_ANSWER})"  # docs/operations.md's table
+        assert await wait_for(_said(phone, told), 5), phone.log()
+        record = await the_call(desk, made.account)
+    finally:
+        await phone.kill()
+    assert verdict.returncode == 0, verdict.stdout[-2000:] + verdict.stderr[-2000:]
+    assert record.call_origin == "handset" and record.termination_code == "487"
+    assert record.termination_reason == f"Request Terminated ({calls.CALLEE_NO_ANSWER})"  # docs/api.md
+    assert record.answer_time is None and record.call_duration == 0 and record.charged_duration == 0
+    assert record.cost == "0"
+    sipp = sipp_messages(desk.carrier_messages(tmp_path))
+    invited = sipp_time(sipp, sent=False, starts="INVITE ")
+    cancelled = sipp_time(sipp, sent=False, starts="CANCEL ")
+    assert RING_TIMEOUT <= (cancelled - invited).total_seconds() <= RING_TIMEOUT + 1.5
+    assert near(record.call_time, invited)
+    assert near(record.ringing_time, sipp_time(sipp, sent=True, starts="SIP/2.0 180"))
+    assert near(record.hangup_time, cancelled)
+
+
+async def test_the_right_password_from_an_unregistered_source_dials_nothing(
+    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
+) -> None:
+    """The phone is registered from 127.0.0.1; its password from 127.0.0.2 reaches neither the trunk
+    nor the colleague it dials."""
+    made, colleague = desk.phones[8], desk.phones[9]
+    owner = await baresip_phone(desk, 8, tmp_path / "owner")
+    other = await baresip_phone(desk, 9, tmp_path / "colleague")
+    stranger = await baresip_phone(desk, 8, tmp_path / "stranger", params="|regint=0", host="127.0.0.2")
+    try:
+        carrier = await desk.carrier(SCENARIOS / "carrier_busy.xml", tmp_path, timeout=QUIET_CARRIER)
+        await stranger.command("dial", DIALLED)
+        assert await wait_for(_said(stranger, NOT_REGISTERED_HERE), 10), stranger.log()
+        await asyncio.sleep(0.5)  # the first call's lines all logged
+        refusals = stranger.full_log().count(NOT_REGISTERED_HERE)
+        await stranger.command("dial", colleague.account)
+        assert await wait_for(_said(stranger, NOT_REGISTERED_HERE, refusals + 1), 10), stranger.log()
+        await _saw_no_invite(desk, carrier, tmp_path)
+    finally:
+        for phone in (stranger, other, owner):
+            await phone.kill()
+    assert "Incoming call" not in other.full_log() + owner.full_log()  # no phone rang
+    assert records_of(desk, made.account) == [] and records_of(desk, colleague.account) == []
+
+
+async def test_a_from_claiming_another_phone_dials_nothing(
+    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
+) -> None:
+    """A registered phone's own credentials under a From naming another phone of the app: 403."""
+    claimed, own = desk.phones[10], desk.phones[11]
+    registered = await baresip_phone(desk, 11, tmp_path / "own")
+    spoofer = await baresip_phone(
+        desk, 10, tmp_path / "spoofer", params="|regint=0", auth_user=own.account, password=own.password
+    )
+    try:
+        carrier = await desk.carrier(SCENARIOS / "carrier_busy.xml", tmp_path, timeout=QUIET_CARRIER)
+        await spoofer.command("dial", DIALLED)
+        assert await wait_for(_said(spoofer, FROM_NOT_AUTHENTICATED), 10), spoofer.log()
+        await _saw_no_invite(desk, carrier, tmp_path)
+    finally:
+        await spoofer.kill()
+        await registered.kill()
+    assert records_of(desk, claimed.account) == [] and records_of(desk, own.account) == []
+
+
 async def test_a_wrong_password_dials_nothing(desk: MediaDesk, tmp_path: Path) -> None:
     made = desk.phones[3]
     phone = await baresip_phone(desk, 3, tmp_path / "phone", params="|regint=0", password="wrong")
@@ -248,10 +332,18 @@ async def test_phone_to_phone_behind_nat_audio_both_ways(desk: MediaDesk, tmp_pa
     assert all(tone_share(block, rate, COLLEAGUE_TONE) > 0.8 for block in right)  # the colleague, right
 
 
-def _said(phone: Baresip, text: str) -> Callable[[], Awaitable[bool]]:
-    """Whether baresip's log shows ``text`` yet."""
+def _said(phone: Baresip, text: str, times: int = 1) -> Callable[[], Awaitable[bool]]:
+    """Whether baresip's log shows ``text`` yet (``times`` times)."""
 
     async def check() -> bool:
-        return text in phone.full_log()
+        return phone.full_log().count(text) >= times
 
     return check
+
+
+async def _saw_no_invite(desk: MediaDesk, carrier: asyncio.Task[SippResult], tmp_path: Path) -> None:
+    """The carrier listened its QUIET_CARRIER seconds and was sent no INVITE."""
+    await carrier
+    trace = desk.carrier_messages(tmp_path)
+    received = sipp_messages(trace) if trace.exists() else []
+    assert not [m for m in received if m.first_line.startswith("INVITE ")], received

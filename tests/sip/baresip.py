@@ -17,8 +17,8 @@ from tests.sip.conftest import BARESIP
 # is loopback only (net_interface: else SDP would name the host's own address).
 _CONFIG = """\
 poll_method\t\tepoll
-net_interface\t\t127.0.0.1
-sip_listen\t\t127.0.0.1:{sip}
+net_interface\t\t{host}
+sip_listen\t\t{host}:{sip}
 call_local_timeout\t120
 call_max_calls\t\t4
 audio_player\t\taubridge,x
@@ -48,9 +48,12 @@ _READY = "baresip is ready."
 class Baresip:
     """One headless baresip with its own config dir and ports; killed (not quit) at the end."""
 
-    def __init__(self, workdir: Path, account_line: str, microphone: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path, account_line: str, microphone: Path | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.dir = workdir
         self.microphone = microphone
+        self.host = host  # SIP and RTP from this loopback address (ctrl_tcp stays on 127.0.0.1)
         self.ctrl_port = 0
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "accounts").write_text(account_line + "\n")
@@ -62,7 +65,7 @@ class Baresip:
         self.ctrl_port = free_ports(1, exclude={sip, sip + 1})
         rtp = free_ports(_RTP_PORTS, exclude={sip, sip + 1, self.ctrl_port})
         config = _CONFIG.format(
-            sip=sip, ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + _RTP_PORTS - 1,
+            host=self.host, sip=sip, ctrl=self.ctrl_port, rtp=rtp, rtp_end=rtp + _RTP_PORTS - 1,
             source="aubridge,x" if self.microphone is None else f"aufile,{self.microphone}",
             media_modules="" if self.microphone is None else _MICROPHONE_MODULES,
         )  # fmt: skip
