@@ -15,7 +15,6 @@ from tests.media.calls import bridged_call
 from tests.media.conftest import RANGE
 from tests.media.test_bad_media import _audio_still_flows
 
-
 TICK = 0.05  # the plane's tick: the packet rate is measured once per tick
 
 
