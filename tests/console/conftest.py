@@ -47,6 +47,12 @@ class Console:
             body["csrf"] = self.csrf
         return await self.http.post(path, data=body)
 
+    async def upload(
+        self, path: str, files: dict[str, tuple[str, bytes, str]], data: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """A multipart form, as a browser sends a file input (the CSRF token as a field)."""
+        return await self.http.post(path, data={**(data or {}), "csrf": self.csrf}, files=files)
+
     async def htmx(self, path: str, data: dict[str, str] | None = None) -> httpx.Response:
         """As htmx sends it: the CSRF token in the X-CSRF-Token header."""
         headers = {"HX-Request": "true", "X-CSRF-Token": self.csrf}
@@ -97,6 +103,15 @@ async def signed_in(
     console = await browsers()
     response = await console.sign_in(await customer_user(platform, customer))
     assert response.status_code == 303, response.text
+    return console
+
+
+@pytest.fixture
+async def operator(platform: Platform, browsers: Callable[..., Awaitable[Console]]) -> Console:
+    """An operator's user, signed in."""
+    await platform.console_users.create("root@example.com", PASSWORD, operator=True)
+    console = await browsers()
+    assert (await console.sign_in("root@example.com")).status_code == 303
     return console
 
 

@@ -4,21 +4,11 @@ import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-import pytest
-
 from sipline.bootstrap import Platform
 from tests.conftest import Customer
 from tests.console.conftest import PASSWORD, Console
 
 Browsers = Callable[..., Awaitable[Console]]
-
-
-@pytest.fixture
-async def operator(platform: Platform, browsers: Browsers) -> Console:
-    await platform.console_users.create("root@example.com", PASSWORD, operator=True)
-    console = await browsers()
-    assert (await console.sign_in("root@example.com")).status_code == 303
-    return console
 
 
 async def test_accounts_are_created_locked_and_topped_up(platform: Platform, operator: Console) -> None:

@@ -23,7 +23,7 @@ from sipline.api.routes import (
     recordings,
     records,
 )
-from sipline.console.mount import install_console
+from sipline.console.mount import BODY_REFUSALS, console_body_limits, install_console
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -64,7 +64,11 @@ def create_app(platform: "Platform") -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         limit=platform.settings.max_body_bytes,
-        limits={rate_decks.IMPORT_PATH: platform.settings.rate_deck_max_bytes},
+        limits={
+            rate_decks.IMPORT_PATH: platform.settings.rate_deck_max_bytes,
+            **console_body_limits(platform.settings),
+        },
+        answers=BODY_REFUSALS,
     )
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(

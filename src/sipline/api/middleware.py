@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,12 +16,21 @@ log = logging.getLogger("sipline.api")
 class BodyLimitMiddleware:
     """Refuse bodies over `limit` bytes: at once by Content-Length, or while streaming a chunked body.
 
-    `limits` gives a few paths their own limit (a rate deck import is far larger than any API call)."""
+    `limits` gives a few paths their own limit (a rate deck import is far larger than any API call);
+    `answers` gives the paths under a prefix their own refusal (the console's is a page, not the
+    envelope), made from the limit."""
 
-    def __init__(self, app: ASGIApp, limit: int, limits: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        limits: dict[str, int] | None = None,
+        answers: Mapping[str, Callable[[int], ASGIApp]] | None = None,
+    ) -> None:
         self.app = app
         self.default_limit = limit
         self.limits = limits or {}
+        self.answers = answers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,9 +39,7 @@ class BodyLimitMiddleware:
         limit = self.limits.get(scope["path"], self.default_limit)
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                too_large = BodyTooLarge(limit)
-                answer = envelope(Status.PARAMETER_ERROR, str(too_large.detail), http_status=413)
-                await answer(scope, receive, send)
+                await self._too_large(scope["path"], limit)(scope, receive, send)
                 return
         received = 0
 
@@ -44,6 +52,12 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+    def _too_large(self, path: str, limit: int) -> ASGIApp:
+        for prefix, answer in self.answers.items():
+            if path.startswith(prefix):
+                return answer(limit)
+        return envelope(Status.PARAMETER_ERROR, str(BodyTooLarge(limit).detail), http_status=413)
 
 
 class UnexpectedErrorMiddleware:

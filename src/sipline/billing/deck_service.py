@@ -1,4 +1,4 @@
-"""The operator's rate deck use cases (CLI and admin API): import a CSV, export a version, list them."""
+"""The operator's rate deck use cases (CLI, admin API, console): import a CSV, export a version, list them."""
 
 from __future__ import annotations
 
@@ -52,6 +52,14 @@ class DeckService:
         if account_key is not None:
             raise parameter_error(f"account {account_key} has no rate deck in effect then")
         return ExportedDeck(None, export_deck(self._fallback.rates()))
+
+    async def export_version(self, deck_id: int) -> ExportedDeck:
+        """One version, in effect or not, as CSV (read from the database: a past version is not loaded
+        into the rate book, whose memory is for the versions calls use)."""
+        version = await self._store.version(deck_id)
+        if version is None:
+            raise parameter_error(f"rate deck version {deck_id} does not exist")
+        return ExportedDeck(version, export_deck(await self._store.rates(deck_id)))
 
     async def versions(self, account_key: str | None = None) -> list[DeckVersion]:
         return await self._store.versions(account_key)

@@ -72,6 +72,18 @@ class DeckStore:
             ).all()
         return [_version(deck, key) for deck, key in rows]
 
+    async def version(self, deck_id: int) -> DeckVersion | None:
+        """One version by its id (None when there is no such version)."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(RateDeckRow, Account.api_key)
+                    .outerjoin(Account, RateDeckRow.account_id == Account.id)
+                    .where(RateDeckRow.id == deck_id)
+                )
+            ).first()
+        return None if row is None else _version(row[0], row[1])
+
     async def version_at(self, account_key: str | None, at: datetime) -> DeckVersion | None:
         """The version of the platform's (or the account's) deck in effect at ``at``."""
         async with self._sessions() as session:

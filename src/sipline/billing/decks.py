@@ -184,3 +184,12 @@ class VersionTimeline:
         """The version in effect at ``at`` and every later one: what calls from then on may use."""
         index = bisect.bisect_right(self._times, at)
         return self._ids[max(0, index - 1) :]
+
+
+def in_effect(versions: list[DeckVersion], at: datetime) -> set[int]:
+    """The ids of the versions in effect at ``at``: at most one per owner (the platform, each account)."""
+    by_owner: dict[str | None, list[tuple[datetime, int]]] = {}
+    for version in versions:
+        by_owner.setdefault(version.account, []).append((version.effective_from, version.id))
+    found = (VersionTimeline(owned).in_effect(at) for owned in by_owner.values())
+    return {deck_id for deck_id in found if deck_id is not None}

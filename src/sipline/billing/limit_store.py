@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sipline.billing.limits import AccountLimits
+from sipline.billing.limits import AccountLimits, utc_midnight
 from sipline.billing.postings import Kind
 from sipline.billing.rating import money_text
 from sipline.services.directory import Directory, bump_version
@@ -58,6 +58,13 @@ class LimitStore:
             account_id = await account_id_of(session, api_key)
         return await self.load(account_id)
 
+    async def standing(self, api_key: str, now: datetime) -> LimitStanding:
+        """The account's limits and its spend so far in ``now``'s UTC day."""
+        async with self._sessions() as session:
+            account_id = await account_id_of(session, api_key)
+        spent = await self.daily_spend(account_id, utc_midnight(now))
+        return LimitStanding(account_id, await self.load(account_id), spent)
+
     async def set(self, api_key: str, limits: AccountLimits) -> AccountLimits:
         """Replace the account's limits (all of them: what is not given is no limit)."""
         async with UnitOfWork(self._sessions) as uow:
@@ -88,6 +95,15 @@ def _limits_of(row: AccountLimit) -> AccountLimits:
         deny=tuple(row.deny_prefixes.split()),
         allow_only=tuple(row.allow_prefixes.split()),
     )
+
+
+@dataclass(frozen=True)
+class LimitStanding:
+    """Where an account stands against its limits (the operator's console)."""
+
+    account_id: int  # for the node's live count (CallAdmission.live_calls)
+    limits: AccountLimits
+    spent_today: Decimal  # since the UTC midnight: call debits and what calls in progress reserved
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,11 @@ def prefixes(values: list[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def utc_midnight(now: datetime) -> datetime:
+    """The start of ``now``'s UTC day: where a daily spend cap counts from."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _bounded(value: int | None, maximum: int, field: str) -> None:
     if value is not None and not 1 <= value <= maximum:
         raise ApiError(Status.PARAMETER_ERROR, f"{field} must be 1-{maximum}")
@@ -152,8 +157,7 @@ class CallAdmission:
         if barred is not None:
             raise self._refused(Status.DESTINATION_BARRED, barred)
         if limits.daily_cap is not None:
-            midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            spent = await self._daily_spend(account_id, midnight)
+            spent = await self._daily_spend(account_id, utc_midnight(now))
             if spent + reserve > limits.daily_cap:
                 raise self._refused(
                     Status.DAILY_SPEND_CAP,

@@ -6,12 +6,31 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in
+from sipline.console.routes import (
+    calls,
+    credentials,
+    dashboard,
+    operator,
+    operator_account,
+    phones,
+    rates,
+    records,
+    sign_in,
+)
 from sipline.console.throttle import LoginThrottle
-from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
+from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render, too_large_page
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
+    from sipline.config import Settings
+
+# A body over its limit anywhere under /console is refused with a page (BodyLimitMiddleware).
+BODY_REFUSALS = {"/console/": too_large_page}
+
+
+def console_body_limits(settings: "Settings") -> dict[str, int]:
+    """The console's paths with their own body limit: the rate deck upload, as the admin API's."""
+    return {rates.IMPORT_PATH: settings.rate_deck_max_bytes}
 
 
 def install_console(app: FastAPI, platform: "Platform") -> None:
@@ -21,7 +40,18 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator):
+    # operator_account before operator: its /accounts/{key}/{action} answers 404 to other actions.
+    for module in (
+        sign_in,
+        dashboard,
+        phones,
+        records,
+        calls,
+        credentials,
+        operator_account,
+        rates,
+        operator,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

@@ -3,6 +3,7 @@
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,12 +13,16 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
 
 HERE = Path(__file__).parent
 FORM_MAX_FIELDS = 50
+FORM_MAX_FILES = 1  # a multipart form's files (a rate deck upload has one)
+FORM_MAX_FIELD_BYTES = 64 * 1024  # a multipart form's text field (its files are bounded by the body)
 SECURITY_HEADERS = {
     # Scripts only from the platform (no inline script: markup that slipped through cannot run).
     "Content-Security-Policy": (
@@ -88,20 +93,64 @@ def redirect(url: str) -> Response:
     return response
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a multipart form: the name the browser gave it, and its bytes."""
+
+    filename: str
+    data: bytes
+
+
 async def form_of(request: Request) -> Mapping[str, str]:
-    """The url-encoded form body (first value of each field), read once and kept on the request.
-    The body's size is bounded by the platform's BodyLimitMiddleware."""
+    """The form body, url-encoded or multipart (first value of each field), read once and kept on the
+    request; a multipart form's files are in ``files_of``. The body's size is bounded by the
+    platform's BodyLimitMiddleware; a body over it, or a malformed one, is refused (its status)."""
     cached: dict[str, str] | None = getattr(request.state, "form", None)
     if cached is not None:
         return cached
     form: dict[str, str] = {}
+    files: dict[str, Upload] = {}
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        body = (await request.body()).decode("utf-8", "replace")
-        for key, value in parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_MAX_FIELDS):
-            form.setdefault(key, value)
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            body = (await request.body()).decode("utf-8", "replace")
+            for key, value in parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_MAX_FIELDS):
+                form.setdefault(key, value)
+        elif content_type.startswith("multipart/form-data"):
+            await _multipart(request, form, files)
+    except HTTPException as exc:  # too large (413), or not a form (400)
+        raise Refused(exc.status_code, f"The form was not accepted: {exc.detail}") from None
+    except ValueError:  # parse_qsl: more fields than FORM_MAX_FIELDS
+        raise Refused(400, "The form was not accepted: too many fields.") from None
     request.state.form = form
+    request.state.files = files
     return form
+
+
+async def files_of(request: Request) -> Mapping[str, Upload]:
+    """The files of the request's multipart form (none for any other body)."""
+    await form_of(request)
+    files: dict[str, Upload] = request.state.files
+    return files
+
+
+async def _multipart(request: Request, form: dict[str, str], files: dict[str, Upload]) -> None:
+    async with request.form(
+        max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_MAX_FIELD_BYTES
+    ) as parsed:
+        for key, value in parsed.multi_items():
+            if isinstance(value, UploadFile):
+                if key not in files:
+                    files[key] = Upload(value.filename or "", await value.read())
+            else:
+                form.setdefault(key, value)
+
+
+def too_large_page(limit: int) -> HTMLResponse:
+    """The console's answer to a body over the platform's limit (before any route runs)."""
+    message = f"The upload is larger than {limit} bytes: nothing was saved."
+    html = templates.get_template("error.html").render(request=None, signed=None, message=message)
+    return HTMLResponse(html, status_code=413, headers=SECURITY_HEADERS)
 
 
 def chart_json(value: object) -> str:

@@ -111,14 +111,8 @@ class TenancyService:
         api_secret: str | None = None,
     ) -> NewAccount:
         """Create an account; `api_key`/`api_secret` carry over credentials a customer already uses."""
-        currency = validation.check(validation.currency, currency, "currency")
+        currency, quote_exchange = quote_terms(currency, quote_exchange)
         balance = validation.check(validation.money, balance, "balance")
-        if currency != USD and quote_exchange is None:
-            raise parameter_error(f"quoteExchange is required for currency {currency}")
-        if quote_exchange is not None:
-            quote_exchange = validation.check(
-                lambda v: validation.money(v, positive=True), quote_exchange, "quoteExchange"
-            )
         allow = validation.check(validation.ip_networks, ip_allowlist or [], "ipAllowlist")
         if api_key is not None:
             api_key = validation.check(validation.credential, api_key, "apiKey")
@@ -138,7 +132,7 @@ class TenancyService:
                 ip_allowlist=" ".join(allow),
                 balance=balance,
                 currency=currency,
-                quote_exchange=quote_exchange if currency != USD else None,
+                quote_exchange=quote_exchange,
             )
             session.add(account)
             await session.flush()
@@ -182,6 +176,16 @@ class TenancyService:
         async with self._changing() as session:
             account = await _account(session, api_key)
             account.ip_allowlist = " ".join(allow)
+        return await self.get_account(api_key)
+
+    async def set_quote(self, api_key: str, currency: str, quote_exchange: Decimal | None) -> AccountView:
+        """Change the currency the account is quoted in and its exchange (units per USD). Calls settle
+        with the terms the account has when they end; records already written keep theirs."""
+        currency, quote_exchange = quote_terms(currency, quote_exchange)
+        async with self._changing() as session:
+            account = await _account(session, api_key)
+            account.currency = currency
+            account.quote_exchange = quote_exchange
         return await self.get_account(api_key)
 
     async def top_up(self, api_key: str, amount: Decimal, reference: str = "") -> AccountView:
@@ -257,6 +261,18 @@ class TenancyService:
             )
             for app, key in rows
         ]
+
+
+def quote_terms(currency: str, quote_exchange: Decimal | None) -> tuple[str, Decimal | None]:
+    """An account's quote currency and exchange, checked: USD has none, any other currency needs one
+    (positive, at most 4 decimals; one given with USD is checked, then dropped)."""
+    code = validation.check(validation.currency, currency, "currency")
+    if quote_exchange is None:
+        if code != USD:
+            raise parameter_error(f"quoteExchange is required for currency {code}")
+        return code, None
+    exchange = validation.check(lambda v: validation.money(v, positive=True), quote_exchange, "quoteExchange")
+    return code, None if code == USD else exchange
 
 
 async def _account(session: AsyncSession, api_key: str) -> Account:

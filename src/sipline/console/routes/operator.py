@@ -24,7 +24,7 @@ def _tenancy(request: Request) -> TenancyService:
     return platform_of(request).tenancy
 
 
-def _decimal(text: str, field: str) -> Decimal:
+def decimal_field(text: str, field: str) -> Decimal:
     try:
         if len(text) > 32:
             raise InvalidOperation
@@ -36,7 +36,7 @@ def _decimal(text: str, field: str) -> Decimal:
 Page = Callable[[Request, str, int], Awaitable[Response]]
 
 
-async def _submit(
+async def submit(
     request: Request, change: Callable[[Mapping[str, str]], Awaitable[object]], page: Page, done: str
 ) -> Response:
     """Apply a form's change; on success back to `done` (303), on a refusal the page with its reason."""
@@ -68,9 +68,9 @@ async def create_account(request: Request, _signed: Operator) -> Response:
         quote = form.get("quote_exchange", "").strip()
         created = await _tenancy(request).create_account(
             name=form.get("name", "")[:128],
-            balance=_decimal(form.get("balance", "") or "0", "balance"),
+            balance=decimal_field(form.get("balance", "") or "0", "balance"),
             currency=form.get("currency", "USD").strip().upper() or "USD",
-            quote_exchange=_decimal(quote, "quote exchange") if quote else None,
+            quote_exchange=decimal_field(quote, "quote exchange") if quote else None,
         )
     except ApiError as exc:
         return await _accounts_page(request, exc.reason, status=400)
@@ -84,12 +84,12 @@ async def account_action(request: Request, api_key: str, action: str, _signed: O
     async def change(form: Mapping[str, str]) -> object:
         if action in ("lock", "unlock"):
             return await tenancy.set_locked(api_key, action == "lock")
-        amount = _decimal(form.get("amount", ""), "amount")
+        amount = decimal_field(form.get("amount", ""), "amount")
         return await tenancy.top_up(api_key, amount, form.get("reference", "console")[:128])
 
     if action not in ("lock", "unlock", "topup"):
         raise PageNotFound
-    return await _submit(request, change, _accounts_page, "/console/operator/accounts")
+    return await submit(request, change, _accounts_page, "/console/operator/accounts")
 
 
 async def _apps_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -116,7 +116,7 @@ async def create_app(request: Request, _signed: Operator) -> Response:
             phone_limit=int(limit) if limit else None,
         )
 
-    return await _submit(request, change, _apps_page, "/console/operator/apps")
+    return await submit(request, change, _apps_page, "/console/operator/apps")
 
 
 async def _users_page(request: Request, error: str = "", status: int = 200) -> Response:
@@ -142,7 +142,7 @@ async def create_user(request: Request, _signed: Operator) -> Response:
             operator=operator_role,
         )
 
-    return await _submit(request, change, _users_page, "/console/operator/users")
+    return await submit(request, change, _users_page, "/console/operator/users")
 
 
 @router.post("/users/delete")
@@ -153,7 +153,7 @@ async def delete_user(request: Request, signed: Operator) -> Response:
         await platform_of(request).console_users.delete(form.get("email", ""))
         return None
 
-    return await _submit(request, change, _users_page, "/console/operator/users")
+    return await submit(request, change, _users_page, "/console/operator/users")
 
 
 @router.get("/calls")
