@@ -64,7 +64,8 @@ async def test_a_bad_adjustment_is_refused_with_its_reason_and_changes_nothing(
     before = await _ledger_size(platform, customer)
     for form, reason in [
         ({"amount": "ten", "reason": "x"}, "amount must be a decimal number"),
-        ({"amount": "9" * 40, "reason": "x"}, "amount must be a decimal number"),
+        ({"amount": "9" * 40, "reason": "x"}, "amount must be at most 1000000000"),
+        ({"amount": "NaN", "reason": "x"}, "amount must be a finite decimal number"),
         ({"amount": "1.00001", "reason": "x"}, "amount must have at most 4 decimal places"),
         ({"amount": "0", "reason": "x"}, "amount must be greater than 0"),
         ({"amount": "-100.0001", "reason": "x"}, "below zero"),
@@ -117,6 +118,7 @@ async def test_bad_limits_are_refused_and_change_nothing(
         ({"max_cps": "2.5"}, "maxCps must be a whole number"),
         ({"max_cps": "10001"}, "maxCps must be 1-10000"),
         ({"daily_cap": "-1"}, "dailyCap must not be negative"),
+        ({"daily_cap": "lots"}, "dailyCap must be a decimal number"),
         ({"deny": "44 12a"}, "deny prefix &#39;12a&#39; must be 1-20 digits"),
         ({"allow_only": " ".join(str(n) for n in range(1001))}, "allowOnly must have at most 1000 prefixes"),
     ]:
@@ -139,6 +141,7 @@ async def test_the_quote_currency_is_changed_on_the_account(
         ({"currency": "GBP"}, "quoteExchange is required for currency GBP"),
         ({"currency": "XYZ", "quote_exchange": "1"}, "currency must be one of"),
         ({"currency": "GBP", "quote_exchange": "0"}, "quoteExchange must be greater than 0"),
+        ({"currency": "GBP", "quote_exchange": "1,5"}, "quoteExchange must be a decimal number"),
     ]:
         refused = await operator.post(f"{_page(customer)}/quote", form)
         assert refused.status_code == 400 and reason in refused.text, form

@@ -132,7 +132,7 @@ async def test_an_oversized_upload_is_refused_with_a_page(platform: Platform, op
     assert len(big) > MAX_BYTES
     refused = await operator.upload(IMPORT, _csv(big))
     assert refused.status_code == 413 and refused.headers["content-type"].startswith("text/html")
-    assert f"The upload is larger than {MAX_BYTES} bytes: nothing was saved." in refused.text
+    assert "The upload is larger than this page accepts: nothing was saved." in refused.text
 
     async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: cut while it streams
         yield b'--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n' + operator.csrf.encode()
@@ -143,10 +143,25 @@ async def test_an_oversized_upload_is_refused_with_a_page(platform: Platform, op
     streamed = await operator.http.post(
         IMPORT, content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=b"}
     )
-    assert streamed.status_code == 413 and "larger than" in streamed.text
+    assert streamed.status_code == 413 and "larger than this page accepts" in streamed.text
     assert streamed.headers["content-type"].startswith("text/html")
     assert await platform.decks.versions() == []
     assert (await operator.upload(IMPORT, _csv(GOOD))).status_code == 303  # a deck within the limit
+
+
+async def test_a_malformed_upload_is_refused_with_a_page(platform: Platform, operator: Console) -> None:
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    garbage = await operator.http.post(IMPORT, content=b"--b\r\nno headers at all", headers=headers)
+    assert garbage.status_code == 400 and "The form could not be read" in garbage.text
+    fields = b"".join(
+        b'--b\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % n for n in range(60)
+    )
+    many = await operator.http.post(IMPORT, content=fields + b"--b--\r\n", headers=headers)
+    assert many.status_code == 400 and "too many fields" in many.text
+    two = {"deck": ("a.csv", GOOD, "text/csv"), "other": ("b.csv", GOOD, "text/csv")}
+    files = await operator.http.post(IMPORT, data={"csrf": operator.csrf}, files=two)
+    assert files.status_code == 400 and "The form could not be read" in files.text
+    assert await platform.decks.versions() == []
 
 
 async def test_an_upload_without_the_csrf_token_is_refused(platform: Platform, operator: Console) -> None:

@@ -93,6 +93,10 @@ def redirect(url: str) -> Response:
     return response
 
 
+TOO_LARGE = "The upload is larger than this page accepts: nothing was saved."
+UNREADABLE = "The form could not be read (malformed, or too many fields): nothing was saved."
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file sent with a multipart form: the name the browser gave it, and its bytes."""
@@ -119,9 +123,9 @@ async def form_of(request: Request) -> Mapping[str, str]:
         elif content_type.startswith("multipart/form-data"):
             await _multipart(request, form, files)
     except HTTPException as exc:  # too large (413), or not a form (400)
-        raise Refused(exc.status_code, f"The form was not accepted: {exc.detail}") from None
+        raise Refused(exc.status_code, TOO_LARGE if exc.status_code == 413 else UNREADABLE) from None
     except ValueError:  # parse_qsl: more fields than FORM_MAX_FIELDS
-        raise Refused(400, "The form was not accepted: too many fields.") from None
+        raise Refused(400, UNREADABLE) from None
     request.state.form = form
     request.state.files = files
     return form
@@ -146,10 +150,10 @@ async def _multipart(request: Request, form: dict[str, str], files: dict[str, Up
                 form.setdefault(key, value)
 
 
-def too_large_page(limit: int) -> HTMLResponse:
-    """The console's answer to a body over the platform's limit (before any route runs)."""
-    message = f"The upload is larger than {limit} bytes: nothing was saved."
-    html = templates.get_template("error.html").render(request=None, signed=None, message=message)
+def too_large_page(_limit: int) -> HTMLResponse:
+    """The console's answer to a body over its limit, before any route runs (the page that takes an
+    upload says how large it may be)."""
+    html = templates.get_template("error.html").render(request=None, signed=None, message=TOO_LARGE)
     return HTMLResponse(html, status_code=413, headers=SECURITY_HEADERS)
 
 

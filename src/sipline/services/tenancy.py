@@ -178,7 +178,9 @@ class TenancyService:
             account.ip_allowlist = " ".join(allow)
         return await self.get_account(api_key)
 
-    async def set_quote(self, api_key: str, currency: str, quote_exchange: Decimal | None) -> AccountView:
+    async def set_quote(
+        self, api_key: str, currency: str, quote_exchange: Decimal | str | None
+    ) -> AccountView:
         """Change the currency the account is quoted in and its exchange (units per USD). Calls settle
         with the terms the account has when they end; records already written keep theirs."""
         currency, quote_exchange = quote_terms(currency, quote_exchange)
@@ -263,7 +265,7 @@ class TenancyService:
         ]
 
 
-def quote_terms(currency: str, quote_exchange: Decimal | None) -> tuple[str, Decimal | None]:
+def quote_terms(currency: str, quote_exchange: Decimal | str | None) -> tuple[str, Decimal | None]:
     """An account's quote currency and exchange, checked: USD has none, any other currency needs one
     (positive, at most 4 decimals; one given with USD is checked, then dropped)."""
     code = validation.check(validation.currency, currency, "currency")

@@ -24,7 +24,7 @@ def _tenancy(request: Request) -> TenancyService:
     return platform_of(request).tenancy
 
 
-def decimal_field(text: str, field: str) -> Decimal:
+def _decimal(text: str, field: str) -> Decimal:
     try:
         if len(text) > 32:
             raise InvalidOperation
@@ -68,9 +68,9 @@ async def create_account(request: Request, _signed: Operator) -> Response:
         quote = form.get("quote_exchange", "").strip()
         created = await _tenancy(request).create_account(
             name=form.get("name", "")[:128],
-            balance=decimal_field(form.get("balance", "") or "0", "balance"),
+            balance=_decimal(form.get("balance", "") or "0", "balance"),
             currency=form.get("currency", "USD").strip().upper() or "USD",
-            quote_exchange=decimal_field(quote, "quote exchange") if quote else None,
+            quote_exchange=_decimal(quote, "quote exchange") if quote else None,
         )
     except ApiError as exc:
         return await _accounts_page(request, exc.reason, status=400)
@@ -84,7 +84,7 @@ async def account_action(request: Request, api_key: str, action: str, _signed: O
     async def change(form: Mapping[str, str]) -> object:
         if action in ("lock", "unlock"):
             return await tenancy.set_locked(api_key, action == "lock")
-        amount = decimal_field(form.get("amount", ""), "amount")
+        amount = _decimal(form.get("amount", ""), "amount")
         return await tenancy.top_up(api_key, amount, form.get("reference", "console")[:128])
 
     if action not in ("lock", "unlock", "topup"):

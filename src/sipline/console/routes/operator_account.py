@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from sipline.billing.ledger import REASON_MAX, LedgerWindow
 from sipline.billing.limits import MAX_CONCURRENT_MAX, MAX_CPS_MAX, PREFIXES_MAX, AccountLimits
-from sipline.console.routes.operator import Operator, decimal_field, submit
+from sipline.console.routes.operator import Operator, submit
 from sipline.console.web import PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.paging import PageRequest
@@ -22,6 +22,7 @@ from sipline.domain.paging import PageRequest
 router = APIRouter(prefix="/console/operator/accounts", include_in_schema=False)
 LEDGER_SHOWN = 20  # the page's last ledger entries (the whole ledger: /admin/accounts/{key}/ledger)
 WHOLE_DIGITS_MAX = 9
+AMOUNT_MAX = 32  # characters of an amount (the services check its value, naming the field)
 
 
 def _whole(text: str, field: str, maximum: int) -> int | None:
@@ -34,6 +35,11 @@ def _whole(text: str, field: str, maximum: int) -> int | None:
     return int(value)
 
 
+def _amount(form: Mapping[str, str], name: str) -> str:
+    """An amount as typed, at most AMOUNT_MAX characters (longer is no amount: cut, the service refuses)."""
+    return form.get(name, "").strip()[: AMOUNT_MAX + 1]
+
+
 def _prefix_list(text: str) -> list[str]:
     """Prefixes as typed: separated by spaces, commas or new lines."""
     return text.replace(",", " ").split()
@@ -41,11 +47,11 @@ def _prefix_list(text: str) -> list[str]:
 
 def limits_of(form: Mapping[str, str]) -> AccountLimits:
     """The limits form as AccountLimits (checked there, each refusal naming its field)."""
-    cap = form.get("daily_cap", "").strip()
+    cap = _amount(form, "daily_cap")
     return AccountLimits.of(
         max_concurrent=_whole(form.get("max_concurrent", ""), "maxConcurrent", MAX_CONCURRENT_MAX),
         max_cps=_whole(form.get("max_cps", ""), "maxCps", MAX_CPS_MAX),
-        daily_cap=decimal_field(cap, "dailyCap") if cap else None,
+        daily_cap=cap or None,
         deny=_prefix_list(form.get("deny", "")),
         allow_only=_prefix_list(form.get("allow_only", "")),
     )
@@ -99,8 +105,9 @@ async def account(request: Request, api_key: str, _signed: Operator) -> Response
 @router.post("/{api_key}/adjust")
 async def adjust(request: Request, api_key: str, _signed: Operator) -> Response:
     async def change(form: Mapping[str, str]) -> object:
-        amount = decimal_field(form.get("amount", ""), "amount")
-        return await platform_of(request).ledger.adjust(api_key, amount, form.get("reason", ""))
+        return await platform_of(request).ledger.adjust(
+            api_key, _amount(form, "amount"), form.get("reason", "")
+        )
 
     return await _change(request, api_key, change)
 
@@ -116,11 +123,9 @@ async def set_limits(request: Request, api_key: str, _signed: Operator) -> Respo
 @router.post("/{api_key}/quote")
 async def set_quote(request: Request, api_key: str, _signed: Operator) -> Response:
     async def change(form: Mapping[str, str]) -> object:
-        exchange = form.get("quote_exchange", "").strip()
+        exchange = _amount(form, "quote_exchange")
         return await platform_of(request).tenancy.set_quote(
-            api_key,
-            form.get("currency", "")[:8],
-            decimal_field(exchange, "quoteExchange") if exchange else None,
+            api_key, form.get("currency", "")[:8], exchange or None
         )
 
     return await _change(request, api_key, change)
