@@ -3,6 +3,8 @@ every bad line shown with nothing imported, the deck in effect and any version e
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -61,6 +63,8 @@ async def test_a_good_deck_is_imported_listed_and_exported_back(
     assert parse_deck(exported.content) == parse_deck(GOOD)
     by_id = await operator.get(f"{RATES}/export", version=str(version.id))
     assert by_id.content == exported.content
+    rate = await platform.rate_book.find(0, "447700900123", datetime.now(UTC))  # what calls get now
+    assert rate is not None and rate.per_minute == Decimal("0.0900")
 
 
 async def test_an_account_deck_and_a_past_version_are_exported(

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sipline.billing.deck_csv import MAX_LINE_BYTES, export_deck, parse_deck
-from sipline.billing.decks import DeckRefused, VersionTimeline
+from sipline.billing.decks import DeckRefused, DeckVersion, VersionTimeline, in_effect
 from sipline.billing.rating import BillingPeriod, Rate, RateDeck
 
 untimed = settings(deadline=None)  # no time limit per example: a loaded machine is slow
@@ -140,3 +140,15 @@ def test_the_version_in_effect_is_the_latest_started_and_at_equal_times_the_late
 
     timeline = VersionTimeline([(at(9), 1), (at(12), 3), (at(12), 2), (at(18), 4)])
     assert [timeline.in_effect(at(h)) for h in (8, 9, 11, 12, 17, 18, 23)] == [None, 1, 1, 3, 3, 4, 4]
+
+
+def test_one_version_per_owner_is_in_effect() -> None:
+    from datetime import UTC, datetime
+
+    def version(deck_id: int, account: str | None, hour: int) -> DeckVersion:
+        return DeckVersion(deck_id, account, datetime(2026, 12, 2, hour, tzinfo=UTC), 1, datetime.now(UTC))
+
+    versions = [version(1, None, 9), version(2, None, 12), version(3, "acme", 10), version(4, "acme", 20)]
+    assert in_effect(versions, datetime(2026, 12, 2, 13, tzinfo=UTC)) == {2, 3}
+    assert in_effect(versions, datetime(2026, 12, 2, 8, tzinfo=UTC)) == set()
+    assert in_effect([], datetime(2026, 12, 2, 8, tzinfo=UTC)) == set()
