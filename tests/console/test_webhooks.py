@@ -219,3 +219,36 @@ async def test_another_accounts_app_is_not_found(
         assert before.secret not in response.text
     assert await platform.push_config.show(theirs.app_id) == before  # nothing changed
     assert (await signed_in.post("/console/webhooks/rotate", {})).status_code == 400  # no app named
+
+
+async def test_an_endpoint_disabled_by_410_is_said_and_saving_the_url_enables_it(
+    platform: Platform, customer: Customer, signed_in: Console, receiver: Receiver, pushing: Platform
+) -> None:
+    app_id = customer.app_id
+    receiver.script = lambda _arrival, count: (410, {}) if count == 0 else (204, {})
+    assert (await set_url(signed_in, app_id, receiver.url)).startswith("200")
+    await a_call(platform, customer, 9, "0.25", "0.1")
+    await outbox_until(platform, app_id, lambda got: got and got[0].state == "disabled")
+    page = await signed_in.get("/console/webhooks")
+    assert 'id="disabled"' in page.text and "the endpoint answered 410 Gone" in page.text
+    assert re.search(r'data-state="disabled">held: endpoint disabled</td>', page.text)
+    assert (await set_url(signed_in, app_id, receiver.url)).startswith("200")
+    replayed = await signed_in.post("/console/webhooks/replay", {"app": app_id})
+    assert "1 event(s) queued to be sent again." in replayed.text and 'id="disabled"' not in replayed.text
+    await arrived(receiver, lambda got: len(got) >= 2)
+    [entry] = await outbox_until(platform, app_id, lambda got: got[0].state == "delivered")
+    assert entry.last_status == 204
+
+
+async def test_each_app_of_the_account_has_its_own_push(
+    platform: Platform, customer: Customer, signed_in: Console, receiver: Receiver
+) -> None:
+    second = await platform.tenancy.create_app(customer.api_key, name="second line")
+    assert (await set_url(signed_in, second.app_id, receiver.url, "ringing")).startswith("200")
+    page = await signed_in.get("/console/webhooks", app=second.app_id)
+    assert f'<code id="app-id">{second.app_id}</code>' in page.text and receiver.url in page.text
+    assert f'<option value="{customer.app_id}">' in page.text  # the other app, to switch to
+    first = await signed_in.get("/console/webhooks")  # the first app by default: no push yet
+    assert f'<code id="app-id">{customer.app_id}</code>' in first.text and receiver.url not in first.text
+    with pytest.raises(ApiError):
+        await platform.push_config.show(customer.app_id)
