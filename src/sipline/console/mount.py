@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from sipline.console.routes import (
+    balance,
     calls,
     credentials,
     dashboard,
@@ -16,6 +17,7 @@ from sipline.console.routes import (
     rates,
     records,
     sign_in,
+    webhooks,
 )
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render, too_large_page
@@ -41,17 +43,8 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_window,
     )
     # operator_account before operator: its /accounts/{key}/{action} answers 404 to other actions.
-    for module in (
-        sign_in,
-        dashboard,
-        phones,
-        records,
-        calls,
-        credentials,
-        operator_account,
-        rates,
-        operator,
-    ):
+    pages = (sign_in, dashboard, phones, records, calls, credentials, balance, webhooks)
+    for module in (*pages, operator_account, rates, operator):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

@@ -16,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from sipline.console.text import _
+
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
 
@@ -93,8 +95,8 @@ def redirect(url: str) -> Response:
     return response
 
 
-TOO_LARGE = "The upload is larger than this page accepts: nothing was saved."
-UNREADABLE = "The form could not be read (malformed, or too many fields): nothing was saved."
+TOO_LARGE = _("The upload is larger than this page accepts: nothing was saved.")
+UNREADABLE = _("The form could not be read (malformed, or too many fields): nothing was saved.")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from sipline.billing.ledger import REASON_MAX, LedgerWindow
 from sipline.billing.limits import MAX_CONCURRENT_MAX, MAX_CPS_MAX, PREFIXES_MAX, AccountLimits
+from sipline.console.filters import whole_number
 from sipline.console.routes.operator import Operator, submit
 from sipline.console.web import PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError, parameter_error
@@ -21,18 +22,15 @@ from sipline.domain.paging import PageRequest
 
 router = APIRouter(prefix="/console/operator/accounts", include_in_schema=False)
 LEDGER_SHOWN = 20  # the page's last ledger entries (the whole ledger: /admin/accounts/{key}/ledger)
-WHOLE_DIGITS_MAX = 9
 AMOUNT_MAX = 32  # characters of an amount (the services check its value, naming the field)
 
 
 def _whole(text: str, field: str, maximum: int) -> int | None:
-    """A form's whole number, 1-maximum; empty: None (no limit)."""
-    value = text.strip()
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit() and len(value) <= WHOLE_DIGITS_MAX):
-        raise parameter_error(f"{field} must be a whole number from 1 to {maximum}, or empty for no limit")
-    return int(value)
+    """A form's whole number (AccountLimits checks it is at least 1); empty: None (no limit)."""
+    try:
+        return whole_number(text, field, maximum)
+    except ValueError as exc:
+        raise parameter_error(str(exc)) from None
 
 
 def _amount(form: Mapping[str, str], name: str) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sipline.billing.deck_service import DeckService, ExportedDeck
 from sipline.billing.decks import DeckRefused, in_effect
 from sipline.console.routes.operator import Operator
+from sipline.console.text import _
 from sipline.console.web import (
     SECURITY_HEADERS,
     PageNotFound,
@@ -41,7 +42,7 @@ def _account_param(text: str) -> str | None:
     """An apiKey from a form or the query (empty: the platform's deck); the service checks it exists."""
     key = text.strip()
     if len(key) > KEY_MAX:
-        raise parameter_error(f"account must be at most {KEY_MAX} characters")
+        raise parameter_error(_("account must be at most {most} characters").format(most=KEY_MAX))
     return key or None
 
 
@@ -95,7 +96,7 @@ async def import_deck(request: Request, _signed: Operator) -> Response:
     filename = "" if upload is None else upload.filename[:255]
     try:
         if upload is None or not upload.data:
-            raise parameter_error("choose a CSV file to import (it is empty or missing)")
+            raise parameter_error(_("choose a CSV file to import (it is empty or missing)"))
         account = _account_param(form.get("account", ""))
         when = form.get("effective_from", "").strip()
         effective_from = parse_instant(when[:64], "effectiveFrom").astimezone(UTC) if when else None
