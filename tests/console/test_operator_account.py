@@ -38,6 +38,7 @@ async def test_the_accounts_list_links_each_account_to_its_page(
     assert _cell(page.text, "balance") == "100.0000" and _cell(page.text, "state") == "active"
     assert _cell(page.text, "currency") == "USD" and customer.app_id in page.text
     assert "opening" in page.text  # the opening balance's ledger row
+    assert f'href="/console/operator/rates?account={customer.api_key}"' in page.text
 
 
 async def test_an_adjustment_changes_the_balance_and_adds_a_ledger_row(
