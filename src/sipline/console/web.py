@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sipline.console.text import _
 
@@ -152,11 +153,15 @@ async def _multipart(request: Request, form: dict[str, str], files: dict[str, Up
                 form.setdefault(key, value)
 
 
-def too_large_page(_limit: int) -> HTMLResponse:
-    """The console's answer to a body over its limit, before any route runs (the page that takes an
-    upload says how large it may be)."""
-    html = templates.get_template("error.html").render(request=None, signed=None, message=TOO_LARGE)
-    return HTMLResponse(html, status_code=413, headers=SECURITY_HEADERS)
+def too_large_page(_limit: int) -> ASGIApp:
+    """The console's answer to a body over its limit, before any route runs: the error page, as any
+    other refusal is rendered (the page that takes an upload says how large it may be)."""
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        page = render(Request(scope, receive), "error.html", status=413, message=TOO_LARGE)
+        await page(scope, receive, send)
+
+    return answer
 
 
 def chart_json(value: object) -> str:
