@@ -73,6 +73,8 @@ async def test_an_account_deck_and_a_past_version_are_exported(
     assert (await operator.upload(IMPORT, _csv(GOOD))).status_code == 303
     newer = b"prefix,rate,period\n,0.0700,1+1\n"
     assert (await operator.upload(IMPORT, _csv(newer))).status_code == 303
+    none_yet = await operator.get(f"{RATES}/export", account=customer.api_key)
+    assert none_yet.status_code == 400 and "has no rate deck in effect then" in none_yet.text
     own = b"44,UK,0.0100,,1+1\n"
     assert (await operator.upload(IMPORT, _csv(own), {"account": customer.api_key})).status_code == 303
     first, second, third = await platform.decks.versions()
@@ -110,8 +112,8 @@ async def test_a_deck_with_two_bad_lines_shows_both_and_imports_nothing(
 
 async def test_more_than_a_hundred_errors_are_cut_with_a_count(platform: Platform, operator: Console) -> None:
     deck = b"".join(b"9x,,0.1,,60+60\n" for _ in range(150))
-    refused = await operator.upload(IMPORT, _csv(deck))
-    assert refused.status_code == 400
+    refused = await operator.upload(IMPORT, _csv(deck, "<i>many</i>.csv"))
+    assert refused.status_code == 400 and "&lt;i&gt;many&lt;/i&gt;.csv was refused" in refused.text
     assert refused.text.count('<strong class="line">') == 100 and "and 50 more" in refused.text
     assert await platform.decks.versions() == []
 
