@@ -6,7 +6,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in
+from sipline.console.i18n import gettext_of
+from sipline.console.routes import (
+    calls,
+    credentials,
+    dashboard,
+    operator,
+    phones,
+    preferences,
+    records,
+    sign_in,
+)
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
 
@@ -21,7 +31,7 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator):
+    for module in (sign_in, dashboard, phones, records, calls, credentials, operator, preferences):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
@@ -34,11 +44,15 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         return redirect("/console/login")
 
     async def not_found(request: Request, _exc: Exception) -> HTMLResponse:
-        return render(request, "error.html", status=404, message="There is nothing here.")
+        _ = gettext_of(request)
+        return render(
+            request, "error.html", status=404, title=_("Not found"), message=_("There is nothing here.")
+        )
 
     async def refused(request: Request, exc: Exception) -> HTMLResponse:
         assert isinstance(exc, Refused)
-        return render(request, "error.html", status=exc.status, message=exc.message)
+        _ = gettext_of(request)
+        return render(request, "error.html", status=exc.status, title=_("Refused"), message=_(exc.message))
 
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(PageNotFound, not_found)

@@ -11,6 +11,7 @@ import secrets
 
 from fastapi import Request, Response
 
+from sipline.console.i18n import N_
 from sipline.console.web import PageNotFound, Refused, SignInRequired, form_of, platform_of
 from sipline.services.auth import Caller
 from sipline.services.console_users import ConsoleUsers, SignedIn
@@ -55,7 +56,7 @@ async def check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get(CSRF_HEADER) or (await form_of(request)).get(CSRF_FIELD, "")
     if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
         raise Refused(
-            403, "The form has expired or did not come from this console: reload the page and try again."
+            403, N_("The form has expired or did not come from this console: reload the page and try again.")
         )
 
 

@@ -5,13 +5,14 @@ import csv
 import io
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
+from sipline.console.i18n import Gettext, gettext_of, zone_of
 from sipline.console.session import customer
 from sipline.console.web import SECURITY_HEADERS, PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError
@@ -42,22 +43,28 @@ class Filters:
     error: str = ""
 
 
-def _instant(text: str, default: datetime) -> datetime:
+def _instant(text: str, default: datetime, zone: tzinfo, _: Gettext) -> datetime:
+    """An ISO 8601 time; without an offset, in the user's time zone."""
     if not text.strip():
         return default
-    parsed = datetime.fromisoformat(text.strip())  # ValueError: the caller shows it
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)  # a form's local time: UTC
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(_("%(time)r is not an ISO 8601 time", time=text.strip())) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
 
-def _count(text: str, field: str, high: int) -> int | None:
+def _count(text: str, message: str, high: int) -> int | None:
     if not text.strip():
         return None
     if not (text.isascii() and text.strip().isdigit() and len(text.strip()) <= 9 and int(text) <= high):
-        raise ValueError(f"{field} must be a whole number 0-{high}")
+        raise ValueError(message)
     return int(text)
 
 
 def filters_of(request: Request) -> Filters:
+    _ = gettext_of(request)
+    zone = zone_of(request)
     query = request.query_params
     values = {
         key: query.get(key, "")[:64]
@@ -66,23 +73,31 @@ def filters_of(request: Request) -> Filters:
     now = datetime.now(UTC)
     default_window = TimeWindow(now - timedelta(days=1), now)
     try:
-        end = _instant(values["end"], default_window.end)
-        start = _instant(values["start"], end - timedelta(days=1))
+        end = _instant(values["end"], default_window.end, zone, _)
+        start = _instant(values["start"], end - timedelta(days=1), zone, _)
         if end < start:
-            raise ValueError("the window ends before it starts")
+            raise ValueError(_("the window ends before it starts"))
         if end - start > MAX_WINDOW:
-            raise ValueError("the window is longer than 31 days")
+            raise ValueError(_("the window is longer than 31 days"))
         where = RecordFilter(
             TimeWindow(start, end),
             group_name=values["group"] or None,
             phone_name=values["phone"] or None,
             termination_code=values["code"] or None,
             answered_only=values["answered"] == "1",
-            min_duration=_count(values["min_duration"], "minimum duration", 86_400),
+            min_duration=_count(
+                values["min_duration"],
+                _("minimum duration must be a whole number 0-%(high)s", high=86_400),
+                86_400,
+            ),
         )
-        page = _count(values["page"], "page", MAX_PAGE) or 1
+        page = (
+            _count(values["page"], _("page must be a whole number 0-%(high)s", high=MAX_PAGE), MAX_PAGE) or 1
+        )
     except (ValueError, OverflowError) as exc:
-        return Filters(values, RecordFilter(default_window), 1, f"Filters not applied: {exc}")
+        return Filters(
+            values, RecordFilter(default_window), 1, _("Filters not applied: %(reason)s", reason=exc)
+        )
     return Filters(values, where, max(page, 1))
 
 

@@ -12,7 +12,8 @@ function watchRegistrations() {
       const row = document.getElementById("phone-" + account);
       if (!row) continue;
       const cell = (name) => row.querySelector("." + name);
-      cell("state").textContent = state.registered ? "registered" : "not registered";
+      // The words come from the page, in its language.
+      cell("state").textContent = state.registered ? table.dataset.registered : table.dataset.unregistered;
       cell("state").className = "state " + (state.registered ? "on" : "off");
       cell("contact").textContent = state.contact || "";
       cell("user-agent").textContent = state.userAgent || "";
@@ -34,16 +35,19 @@ function drawCharts() {
   if (!data || !window.uPlot) return;
   const charts = JSON.parse(data.textContent);
   const width = (id) => Math.max(300, document.getElementById(id).clientWidth - 10);
+  const labels = charts.labels;
+  // Times on the axes in the user's time zone (the page's), not the browser's.
+  const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), charts.zone);
   new uPlot({
-    width: width("chart-hours"), height: 220,
-    series: [{}, {label: "answered", stroke: "#2a7", fill: "rgba(34,170,119,0.15)"},
-             {label: "failed", stroke: "#c33", fill: "rgba(204,51,51,0.10)"}],
-    axes: [{}, {label: "calls"}],
+    width: width("chart-hours"), height: 220, tzDate,
+    series: [{}, {label: labels.answered, stroke: "#2a7", fill: "rgba(34,170,119,0.15)"},
+             {label: labels.failed, stroke: "#c33", fill: "rgba(204,51,51,0.10)"}],
+    axes: [{}, {label: labels.calls}],
   }, [charts.hours, charts.answered, charts.failed], document.getElementById("chart-hours"));
   new uPlot({
-    width: width("chart-days"), height: 220,
-    series: [{}, {label: "spend", stroke: "#36c", fill: "rgba(51,102,204,0.15)"}],
-    axes: [{}, {label: "spend"}],
+    width: width("chart-days"), height: 220, tzDate,
+    series: [{}, {label: labels.spend, stroke: "#36c", fill: "rgba(51,102,204,0.15)"}],
+    axes: [{}, {label: labels.spend}],
   }, [charts.days, charts.spend], document.getElementById("chart-days"));
 }
 
