@@ -153,7 +153,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         settings.node_name,
         TrunkResolver(),
         media,
-        recordings,
+        recordings if settings.record_calls else None,
         admission=admission,
         reservation_chunk=settings.reservation_chunk,
         reservation_lead=settings.reservation_lead,

@@ -55,6 +55,7 @@ class ConsolePlatform:
 def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePlatform]:
     tmp = tmp_path_factory.mktemp("console")
     served = Served(tmp, f"sqlite:///{tmp / 'sipline.db'}")
+    served.env["SIPLINE_PUSH_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the webhooks page's receiver
     served.start()
     try:
         account, app = admin_account(served)

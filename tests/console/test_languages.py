@@ -195,3 +195,18 @@ async def test_settings_need_sign_in_and_operators_have_them_too(
     users = await operator.get("/console/operator/users")
     assert "+01:00</td>" in users.text  # created, in Paris's winter time
     assert await _preferences(platform, "root@example.com") == ("zh_CN", "Europe/Paris")
+
+
+async def test_the_money_pages_speak_chinese_too(platform: Platform, signed_in: Console) -> None:
+    saved = await signed_in.post("/console/settings", {"language": "zh_CN", "time_zone": "Asia/Shanghai"})
+    assert saved.status_code == 303
+    balance = await signed_in.get("/console/balance")
+    assert "<h1>余额与账目明细</h1>" in balance.text and "Asia/Shanghai" in balance.text
+    bad = await signed_in.get("/console/balance", start="yesterday")
+    assert bad.status_code == 400
+    assert "时间范围未生效：&#39;yesterday&#39; 不是 ISO 8601 格式的时间" in bad.text
+    webhooks = await signed_in.get("/console/webhooks")
+    assert "<h1>推送通知</h1>" in webhooks.text
+    assert "通话结束报告" in webhooks.text and "被叫已接听" in webhooks.text  # labels made in Python
+    records = await signed_in.get("/console/records", min_duration="-5")
+    assert "筛选条件未生效：最短时长必须是 0-86400 之间的整数" in records.text

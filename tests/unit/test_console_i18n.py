@@ -1,14 +1,16 @@
 """The console's languages: the catalogs are complete (every string translated into Chinese), the
 browser's Accept-Language is negotiated, times are shown in the user's zone, zones are checked."""
 
+import contextvars
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
 
-from sipline.console import catalogs
-from sipline.console.i18n import negotiate, translator
+from sipline.console import catalogs, i18n
+from sipline.console.i18n import negotiate
+from sipline.console.text import _
 from sipline.console.web import environment
 from sipline.domain.errors import ApiError
 from sipline.services.console_users import check_language, check_time_zone
@@ -33,12 +35,14 @@ def test_the_check_finds_untranslated_fuzzy_and_mismatched_entries(monkeypatch: 
     catalog.add("Balance", "")
     catalog.add("Sign in", "登录", flags=["fuzzy"])
     catalog.add("%(total)s call(s).", "共 %(count)s 通", flags=["python-format"])
+    catalog.add("{n} event(s) queued to be sent again.", "已将 {count} 个事件加入队列。")
     template = Catalog()
-    for message_id in ("Balance", "Sign in", "%(total)s call(s)."):
+    for message_id in ("Balance", "Sign in", "%(total)s call(s).", "{n} event(s) queued to be sent again."):
         template.add(message_id)
     monkeypatch.setattr(catalogs, "_read", lambda language: catalog)
     found = "\n".join(catalogs.problems(template, "zh_CN"))
     assert "untranslated 'Balance'" in found and "fuzzy 'Sign in'" in found and "%(total)s call(s)." in found
+    assert "'{n} event(s) queued to be sent again.': the translation's {placeholders} differ" in found
 
 
 @pytest.mark.parametrize(
@@ -62,12 +66,22 @@ def test_the_browsers_language_is_negotiated(header: str, language: str) -> None
     assert negotiate(header) == language
 
 
-def test_python_text_is_translated_and_formatted_after() -> None:
-    chinese, english = translator("zh_CN"), translator("en")
-    assert chinese("Wrong e-mail or password.") == "电子邮箱或密码错误。"
-    assert chinese("%(total)s call(s).", total=7) == "共 7 通通话。"
-    assert english("%(total)s call(s).", total=7) == "7 call(s)."
-    assert chinese("a string no catalog has") == "a string no catalog has"
+def test_python_text_is_in_the_language_of_the_request_being_served() -> None:
+    def serve(language: str) -> list[str]:
+        i18n._language.set(language)  # as use_language does for a request
+        return [_("Wrong e-mail or password."), _("{n} event(s) queued to be sent again.").format(n=7)]
+
+    assert contextvars.copy_context().run(serve, "zh_CN") == [
+        "电子邮箱或密码错误。",
+        "已将 7 个事件加入重新推送队列。",
+    ]
+    assert contextvars.copy_context().run(serve, "en") == [
+        "Wrong e-mail or password.",
+        "7 event(s) queued to be sent again.",
+    ]
+    assert _("Wrong e-mail or password.") == "Wrong e-mail or password."  # outside a request: English
+    unknown = contextvars.copy_context().run(lambda: (serve("zh_CN"), _("a string no catalog has"))[1])
+    assert unknown == "a string no catalog has"  # shown as written
 
 
 def test_the_iso_filter_shows_the_time_in_the_users_zone_with_its_offset() -> None:

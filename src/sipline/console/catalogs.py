@@ -1,14 +1,16 @@
 """The console's message catalogs: `python -m sipline.console.catalogs` extracts every marked string of
-the console (templates: `_("...")` and `{% trans %}`; Python: `_("...")` and `N_("...")`) and merges
-it into each language's messages.po (new strings untranslated, strings no longer used dropped);
+the console (templates: `_("...")` and `{% trans %}`; Python: `_("...")` of sipline.console.text) and
+merges it into each language's messages.po (new strings untranslated, strings no longer used dropped);
 `--check` changes nothing and exits 1 when a catalog lacks a string, or when a string is
-untranslated, fuzzy or has other placeholders than the English in a language other than English.
+untranslated, fuzzy or has other placeholders (`%(name)s`, `{name}`) than the English in a language
+other than English.
 
 Then translate the new entries (msgstr) in locale/zh_CN/LC_MESSAGES/messages.po; English's msgstr
 may stay empty (the English is the msgid)."""
 
 import argparse
 import io
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,7 +26,8 @@ from sipline.services.console_users import LANGUAGES
 CONSOLE = Path(__file__).parent
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
-KEYWORDS = {"_": None, "N_": None, "gettext": None}
+KEYWORDS = {"_": None, "gettext": None}
+BRACES = re.compile(r"(?<!\{)\{([^{}]*)\}(?!\})")  # str.format's {name}, {name!r}; not {{ }}
 PROJECT = "sipline console"
 # Fixed header dates: running the tool changes a catalog only where its strings change (no merge
 # conflicts over a timestamp between branches that each ran it).
@@ -105,6 +108,8 @@ def _translation_problems(language: str, message: Message) -> list[str]:
         return [f"{language}: untranslated {message.id!r}"]
     if message.fuzzy:
         return [f"{language}: fuzzy {message.id!r}"]
+    if any(sorted(BRACES.findall(str(text))) != sorted(BRACES.findall(str(message.id))) for text in strings):
+        return [f"{language}: {message.id!r}: the translation's {{placeholders}} differ from the English"]
     return []
 
 

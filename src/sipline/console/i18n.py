@@ -2,15 +2,16 @@
 needed), the request's language (the user's choice, else the `lang` cookie of the header's switch,
 else the browser's Accept-Language, else English) and its time zone (the user's, else UTC).
 
-Text made in Python for a page is written `_("...")` with `_ = gettext_of(request)`; text that is made
-before the request's language is known (an exception's message) is marked `N_("...")` and translated
-where it is shown. `python -m sipline.console.catalogs` extracts both into the catalogs."""
+Text made in Python for a page is written `_("...")` (`from sipline.console.text import _`): it is
+translated into the language of the request being served, which the sign-in check (and each page
+before sign-in) sets with `use_language`. `python -m sipline.console.catalogs` extracts it with the
+templates' strings into the catalogs."""
 
 import functools
 import gettext
 import io
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.mofile import write_mo
@@ -29,15 +30,8 @@ ACCEPT_LANGUAGE_MAX = 512  # characters of the header looked at
 UTC_ZONE = ZoneInfo("UTC")
 
 assert set(NAMES) == set(LANGUAGES) == set(HTML_LANG)
-
-
-class Gettext(Protocol):
-    def __call__(self, message: str, /, **params: object) -> str: ...
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs without translating it (it is translated where shown)."""
-    return message
+# The language of the request being served (each request runs in its own task, with its own copy).
+_language: ContextVar[str] = ContextVar("console_language", default=DEFAULT)
 
 
 def po_path(language: str) -> Path:
@@ -56,15 +50,9 @@ def translations(language: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def translator(language: str) -> Gettext:
-    """gettext as the templates' new-style `_`: `_("%(n)s calls", n=3)` formats after translating."""
-    catalog = translations(language)
-
-    def translate(message: str, /, **params: object) -> str:
-        text = catalog.gettext(message)
-        return text % params if params else text
-
-    return translate
+def translate(message: str) -> str:
+    """The message in the language of the request being served (English outside a request)."""
+    return translations(_language.get()).gettext(message)
 
 
 def negotiate(header: str) -> str:
@@ -85,6 +73,13 @@ def negotiate(header: str) -> str:
         if language is not None and quality > best_q:
             best, best_q = language, quality
     return best
+
+
+def use_language(request: Request) -> str:
+    """Serve the rest of this request in its language (see language_of)."""
+    language = language_of(request)
+    _language.set(language)
+    return language
 
 
 def _signed(request: Request) -> SignedIn | None:
@@ -113,8 +108,3 @@ def zone_of(request: Request) -> ZoneInfo:
         return ZoneInfo(check_time_zone(name))
     except (ApiError, ZoneInfoNotFoundError, ValueError):  # a zone removed from tzdata since it was saved
         return UTC_ZONE
-
-
-def gettext_of(request: Request) -> Gettext:
-    """The request's language's `_` for text made in Python."""
-    return translator(language_of(request))

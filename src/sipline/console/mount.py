@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sipline.console.i18n import gettext_of
+from sipline.console.i18n import use_language
 from sipline.console.routes import (
+    balance,
     calls,
     credentials,
     dashboard,
@@ -16,7 +17,9 @@ from sipline.console.routes import (
     preferences,
     records,
     sign_in,
+    webhooks,
 )
+from sipline.console.text import _
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
 
@@ -31,7 +34,8 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator, preferences):
+    modules = (sign_in, dashboard, phones, records, calls, credentials, operator, balance, webhooks)
+    for module in (*modules, preferences):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
@@ -44,14 +48,14 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         return redirect("/console/login")
 
     async def not_found(request: Request, _exc: Exception) -> HTMLResponse:
-        _ = gettext_of(request)
+        use_language(request)
         return render(
             request, "error.html", status=404, title=_("Not found"), message=_("There is nothing here.")
         )
 
     async def refused(request: Request, exc: Exception) -> HTMLResponse:
         assert isinstance(exc, Refused)
-        _ = gettext_of(request)
+        use_language(request)
         return render(request, "error.html", status=exc.status, title=_("Refused"), message=_(exc.message))
 
     app.add_exception_handler(SignInRequired, sign_in_required)

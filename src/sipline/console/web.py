@@ -18,13 +18,13 @@ from jinja2.runtime import Context
 from sipline.console.i18n import (
     DEFAULT,
     HTML_LANG,
-    N_,
     NAMES,
     UTC_ZONE,
-    language_of,
     translations,
+    use_language,
     zone_of,
 )
+from sipline.console.text import _
 from sipline.services.live_calls import CallState
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ class PageNotFound(Exception):
 
 
 class Refused(Exception):
-    """A request the console refuses (bad or missing CSRF token, too many sign-ins); the message is
-    English, marked N_("...") for the catalogs, and translated on the error page."""
+    """A request the console refuses (bad or missing CSRF token, too many sign-ins), with the message
+    for the page (written `_("...")`)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -76,11 +76,11 @@ def _money(value: Decimal | None) -> str:
 
 # What a call's state is called on the pages (the values are the service's, in English).
 CALL_STATES = {
-    CallState.PHONE_RINGING: N_("phone ringing"),
-    CallState.CALLEE_INVITED: N_("calling callee"),
-    CallState.CALLEE_RINGING: N_("callee ringing"),
-    CallState.TALKING: N_("talking"),
-    CallState.ENDED: N_("ended"),
+    CallState.PHONE_RINGING: _("phone ringing"),
+    CallState.CALLEE_INVITED: _("calling callee"),
+    CallState.CALLEE_RINGING: _("callee ringing"),
+    CallState.TALKING: _("talking"),
+    CallState.ENDED: _("ended"),
 }
 
 
@@ -116,7 +116,7 @@ def platform_of(request: Request) -> "Platform":
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     signed = getattr(request.state, "signed_in", None)
-    language = language_of(request)
+    language = use_language(request)
     html = (
         environment(language)
         .get_template(name)

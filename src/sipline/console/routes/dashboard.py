@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sipline.console.i18n import gettext_of, zone_of
+from sipline.console.i18n import zone_of
 from sipline.console.session import customer
+from sipline.console.text import _
 from sipline.console.web import chart_json, platform_of, render
 from sipline.services.auth import Caller
 
@@ -18,7 +19,6 @@ async def dashboard(request: Request, caller: Annotated[Caller, Depends(customer
     platform = platform_of(request)
     zone = zone_of(request)
     figures = await platform.dashboard.dashboard(caller, zone=zone)
-    _ = gettext_of(request)
     registered = total = 0
     for app in await platform.tenancy.list_apps(caller.api_key):
         for phone in await platform.phones.phones(caller, app.app_id):

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sipline.console.i18n import gettext_of
 from sipline.console.routes.calls import hang_up_call, live_calls
 from sipline.console.session import operator
+from sipline.console.text import _
 from sipline.console.web import PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.services.console_users import SignedIn
@@ -66,7 +66,6 @@ async def accounts(request: Request, _signed: Operator) -> Response:
 @router.post("/accounts")
 async def create_account(request: Request, _signed: Operator) -> Response:
     form = await form_of(request)
-    _ = gettext_of(request)
     try:
         quote = form.get("quote_exchange", "").strip()
         created = await _tenancy(request).create_account(
@@ -87,7 +86,6 @@ async def create_account(request: Request, _signed: Operator) -> Response:
 @router.post("/accounts/{api_key}/{action}")
 async def account_action(request: Request, api_key: str, action: str, _signed: Operator) -> Response:
     tenancy = _tenancy(request)
-    _ = gettext_of(request)
 
     async def change(form: Mapping[str, str]) -> object:
         if action in ("lock", "unlock"):
@@ -114,8 +112,6 @@ async def apps(request: Request, _signed: Operator) -> Response:
 
 @router.post("/apps")
 async def create_app(request: Request, _signed: Operator) -> Response:
-    _ = gettext_of(request)
-
     async def change(form: Mapping[str, str]) -> object:
         limit = form.get("phone_limit", "").strip()
         if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 9):
@@ -157,8 +153,6 @@ async def create_user(request: Request, _signed: Operator) -> Response:
 
 @router.post("/users/delete")
 async def delete_user(request: Request, signed: Operator) -> Response:
-    _ = gettext_of(request)
-
     async def change(form: Mapping[str, str]) -> object:
         if form.get("email", "") == signed.user.email:
             raise parameter_error(_("you cannot delete yourself"))
@@ -191,13 +185,12 @@ async def hang_up(request: Request, voice_id: str, _signed: Operator) -> Respons
 async def health(request: Request, _signed: Operator) -> Response:
     platform = platform_of(request)
     report = await platform.readiness.check()
-    _ = gettext_of(request)
     figures = {
         _("calls in progress"): len(platform.calls.active),
         _("calls placed since start"): platform.calls.attempts,
         _("media sessions"): platform.media.sessions(),
         **{
-            _("calls ended %(code)s", code=code): count
+            _("calls ended {code}").format(code=code): count
             for code, count in sorted(platform.calls.outcomes.items())
         },
     }

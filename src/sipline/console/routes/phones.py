@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from sipline.calls.send_sip import CallOrder
-from sipline.console.i18n import gettext_of
 from sipline.console.session import COOKIE, customer
+from sipline.console.text import _
 from sipline.console.web import SECURITY_HEADERS, PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain import calls, validation
 from sipline.domain.errors import ApiError, parameter_error
@@ -33,7 +33,7 @@ def _phones(request: Request) -> PhoneService:
     return platform_of(request).phones
 
 
-async def _app_of(
+async def app_of(
     request: Request, caller: Caller, app_id: str | None
 ) -> tuple[list[AppView], AppView | None]:
     """The customer's apps and the one asked for (the first by default); another's is not found."""
@@ -49,7 +49,7 @@ async def _app_of(
 async def _page(
     request: Request, caller: Caller, app_id: str | None, error: str = "", status: int = 200
 ) -> Response:
-    apps, app = await _app_of(request, caller, app_id)
+    apps, app = await app_of(request, caller, app_id)
     phones = await _phones(request).phones(caller, app.app_id) if app else []
     return render(request, "phones.html", status=status, apps=apps, app=app, phones=phones, error=error)
 
@@ -63,13 +63,14 @@ async def phones_page(request: Request, caller: Annotated[Caller, Depends(custom
 async def add_group(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
     form = await form_of(request)
     app_id = form.get("app", "")
-    await _app_of(request, caller, app_id)
-    _ = gettext_of(request)
+    await app_of(request, caller, app_id)
     try:
         quantity = _quantity(form.get("quantity", ""))
         if quantity is None:
             low, high = validation.QUANTITY_MIN, validation.QUANTITY_MAX
-            raise parameter_error(_("quantity must be a whole number %(low)s-%(high)s", low=low, high=high))
+            raise parameter_error(
+                _("quantity must be a whole number {low}-{high}").format(low=low, high=high)
+            )
         group = NewPhoneGroup(
             group_name=validation.check(validation.name, form.get("group_name", ""), "group name"),
             phone_name=form.get("phone_name", ""),
@@ -94,7 +95,7 @@ def _quantity(text: str) -> int | None:
 
 async def _phone_action(request: Request, caller: Caller) -> str:
     app_id = (await form_of(request)).get("app", "")
-    await _app_of(request, caller, app_id)
+    await app_of(request, caller, app_id)
     return app_id
 
 
@@ -140,7 +141,7 @@ def _registration_json(registration: Registration | None) -> dict[str, object]:
 @router.get("/phones/events")
 async def registration_events(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
     """Server-sent events: `registration` with {account: state} for the phones whose state changed."""
-    _apps, app = await _app_of(request, caller, request.query_params.get("app"))
+    _apps, app = await app_of(request, caller, request.query_params.get("app"))
     if app is None:
         raise PageNotFound
     phones = _phones(request)
@@ -180,7 +181,6 @@ async def password(
         raise PageNotFound
     app_id = await _phone_action(request, caller)
     phones = _phones(request)
-    _ = gettext_of(request)
     try:
         if action == "reset":
             shown, note = await phones.reset_password(caller, app_id, account), _("new password: ")

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sipline.console.i18n import LANG_COOKIE, gettext_of, language_of, zone_of
+from sipline.console.i18n import LANG_COOKIE, language_of, zone_of
 from sipline.console.session import set_cookie, signed_in
+from sipline.console.text import _
 from sipline.console.web import form_of, platform_of, redirect, render
 from sipline.domain.errors import ApiError
 from sipline.services.console_users import LANGUAGES, SignedIn, check_language, check_time_zone, time_zones
@@ -62,7 +63,6 @@ async def settings_page(request: Request, _signed: Annotated[SignedIn, Depends(s
 
 @router.post("/settings")
 async def save_settings(request: Request, signed: Annotated[SignedIn, Depends(signed_in)]) -> Response:
-    _ = gettext_of(request)
     form = await form_of(request)
     language, zone = form.get("language", "")[:16], form.get("time_zone", "")[:128]
     try:
@@ -72,9 +72,8 @@ async def save_settings(request: Request, signed: Annotated[SignedIn, Depends(si
     try:
         zone = check_time_zone(zone)
     except ApiError:
-        message = _(
-            "%(zone)s is not a time zone: give an IANA name such as Asia/Shanghai.", zone=zone or '""'
-        )
+        message = _("{zone} is not a time zone: give an IANA name such as Asia/Shanghai.")
+        message = message.format(zone=zone or '""')
         return _page(request, message, 400, language, zone)
     await platform_of(request).console_users.set_preferences(signed.user.email, language, zone)
     response = redirect("/console/settings?saved=1")

@@ -1,24 +1,25 @@
 """/console/records: filters, paging, the streamed CSV export of the filtered set, and a call's page
 (timeline, cost and rating terms, digits, the recording)."""
 
-import csv
-import io
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
-from sipline.console.i18n import Gettext, gettext_of, zone_of
+from sipline.console.csv_export import csv_download
+from sipline.console.filters import whole_number, window
+from sipline.console.i18n import zone_of
 from sipline.console.session import customer
-from sipline.console.web import SECURITY_HEADERS, PageNotFound, platform_of, render
+from sipline.console.text import _
+from sipline.console.web import PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError
 from sipline.domain.paging import MAX_PAGE, PageRequest
 from sipline.domain.recordings import RecordingStatus
-from sipline.domain.time_window import MAX_WINDOW, TimeWindow
+from sipline.domain.time_window import TimeWindow
 from sipline.services.auth import Caller
 from sipline.services.live_calls import state_of
 from sipline.services.records import RecordFilter, RecordService
@@ -43,28 +44,7 @@ class Filters:
     error: str = ""
 
 
-def _instant(text: str, default: datetime, zone: tzinfo, _: Gettext) -> datetime:
-    """An ISO 8601 time; without an offset, in the user's time zone."""
-    if not text.strip():
-        return default
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(_("%(time)r is not an ISO 8601 time", time=text.strip())) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
-
-
-def _count(text: str, message: str, high: int) -> int | None:
-    if not text.strip():
-        return None
-    if not (text.isascii() and text.strip().isdigit() and len(text.strip()) <= 9 and int(text) <= high):
-        raise ValueError(message)
-    return int(text)
-
-
 def filters_of(request: Request) -> Filters:
-    _ = gettext_of(request)
-    zone = zone_of(request)
     query = request.query_params
     values = {
         key: query.get(key, "")[:64]
@@ -73,31 +53,19 @@ def filters_of(request: Request) -> Filters:
     now = datetime.now(UTC)
     default_window = TimeWindow(now - timedelta(days=1), now)
     try:
-        end = _instant(values["end"], default_window.end, zone, _)
-        start = _instant(values["start"], end - timedelta(days=1), zone, _)
-        if end < start:
-            raise ValueError(_("the window ends before it starts"))
-        if end - start > MAX_WINDOW:
-            raise ValueError(_("the window is longer than 31 days"))
+        start, end = window(values["start"], values["end"], now, timedelta(days=1), zone_of(request))
         where = RecordFilter(
             TimeWindow(start, end),
             group_name=values["group"] or None,
             phone_name=values["phone"] or None,
             termination_code=values["code"] or None,
             answered_only=values["answered"] == "1",
-            min_duration=_count(
-                values["min_duration"],
-                _("minimum duration must be a whole number 0-%(high)s", high=86_400),
-                86_400,
-            ),
+            min_duration=whole_number(values["min_duration"], _("minimum duration"), 86_400),
         )
-        page = (
-            _count(values["page"], _("page must be a whole number 0-%(high)s", high=MAX_PAGE), MAX_PAGE) or 1
-        )
+        page = whole_number(values["page"], _("page"), MAX_PAGE) or 1
     except (ValueError, OverflowError) as exc:
-        return Filters(
-            values, RecordFilter(default_window), 1, _("Filters not applied: %(reason)s", reason=exc)
-        )
+        error = _("Filters not applied: {reason}").format(reason=exc)
+        return Filters(values, RecordFilter(default_window), 1, error)
     return Filters(values, where, max(page, 1))
 
 
@@ -111,25 +79,6 @@ async def records_page(request: Request, caller: Annotated[Caller, Depends(custo
     page = await _records(request).query(caller, filters.where, PageRequest(filters.page, PAGE_SIZE))
     query = {key: value for key, value in filters.values.items() if value and key != "page"}
     return render(request, "records.html", page=page, filters=filters, query=query, state_of=state_of)
-
-
-def _csv_line(row: list[object]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(["" if value is None else _defused(str(value)) for value in row])
-    return out.getvalue()
-
-
-def _defused(cell: str) -> str:
-    """A cell a spreadsheet would take for a formula (=, +, -, @ first) is prefixed with ' (CSV injection)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell) else cell
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _csv_row(record: CallRecord) -> list[object]:
@@ -151,13 +100,11 @@ async def records_csv(request: Request, caller: Annotated[Caller, Depends(custom
         return render(request, "error.html", status=400, message=filters.error)
     records = _records(request)
 
-    async def lines() -> AsyncIterator[str]:
-        yield _csv_line(list(CSV_COLUMNS))
+    async def rows() -> AsyncIterator[list[object]]:
         async for record in records.stream(caller, filters.where):
-            yield _csv_line(_csv_row(record))
+            yield _csv_row(record)
 
-    headers = {**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="records.csv"'}
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(CSV_COLUMNS, rows(), "records.csv")
 
 
 @router.get("/records/{voice_id}")
