@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in
+from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in, trunks
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
 
@@ -21,7 +21,7 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator):
+    for module in (sign_in, dashboard, phones, records, calls, credentials, operator, trunks):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
