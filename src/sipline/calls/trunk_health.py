@@ -10,7 +10,6 @@ node whose carrier is down is still ready (calls to phones and the API keep work
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,12 +116,16 @@ class TrunkMonitor:
 
 
 async def _final_within(tx: ClientTransaction, seconds: float) -> SipResponse | None:
-    """The transaction's final response, or None (the transaction ended) after ``seconds``."""
-    with contextlib.suppress(TimeoutError):
+    """The transaction's final response, or None after ``seconds``; a ping given up on (or cancelled,
+    as the platform stops) ends its transaction: no more retransmissions."""
+    try:
         async with asyncio.timeout(max(0.0, seconds)):
             return await tx.final_response()
-    tx.terminate()  # no more retransmissions of a ping given up on
-    return None
+    except TimeoutError:
+        return None
+    finally:
+        if not tx.answered:
+            tx.terminate()
 
 
 def _log_change(trunk: Trunk, health: TrunkHealth) -> None:
