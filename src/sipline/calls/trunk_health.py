@@ -66,10 +66,12 @@ class TrunkMonitor:
         return self._health.get(name, TrunkHealth())
 
     async def run(self) -> None:
-        """Ping every trunk now, then every interval, until cancelled."""
+        """Ping every trunk now, then every interval (from round start to round start), until cancelled."""
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             await self.ping_all()
-            await asyncio.sleep(self.policy.interval)
+            await asyncio.sleep(max(0.0, self.policy.interval - (loop.time() - started)))
 
     async def ping_all(self) -> None:
         """One OPTIONS to each trunk at once; returns when each has its answer or has failed."""

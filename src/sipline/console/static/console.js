@@ -54,11 +54,12 @@ function drawHealthCharts() {
   const data = document.getElementById("health-chart-data");
   if (!data || !window.uPlot) return;
   const samples = JSON.parse(data.textContent);
+  const time = document.getElementById("health-charts").dataset.timeLabel;
   for (const box of document.querySelectorAll(".health-chart")) {
     const color = box.dataset.color;
     new uPlot({
       width: Math.max(260, box.clientWidth - 10), height: 160,
-      series: [{}, {label: box.dataset.label, stroke: color, fill: color + "26"}],
+      series: [{label: time}, {label: box.dataset.label, stroke: color, fill: color + "26"}],
       scales: {y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
       axes: [{}, {}],
     }, [samples.at, samples[box.dataset.series]], box);
