@@ -145,3 +145,10 @@ async def test_trunks_where_nothing_listens_are_down_after_n_pings(running: Plat
     assert names == ["carrier", "sandbox", "silent-tcp", "silent-udp"]
     readiness = await running.readiness.check()
     assert "trunks" not in readiness  # informational: a trunk down never makes /readyz fail
+
+
+async def test_the_stacks_own_503_is_not_an_answer(platform: Platform) -> None:
+    """With SIP not listening the stack cannot send: it makes up a 503, which no trunk sent."""
+    trunk = platform.settings.trunk_table()["silent-udp"]
+    ping = await platform.trunk_health.ping(trunk)
+    assert (ping.status, ping.failure) == (None, PingFailure.UNREACHABLE)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sipline.config import ConfigError, load_settings
 from sipline.domain.trunk_health import Ping, PingFailure, TrunkHealth, TrunkState
 
 T0 = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
@@ -75,3 +76,29 @@ def test_a_ping_is_an_answer_or_a_failure_never_both_nor_a_provisional() -> None
     with pytest.raises(ValueError, match="final"):
         Ping.answered(T0, 180, 0.1)
     assert Ping.answered(T0, 200, -0.5).rtt == 0.0  # a clock step never gives a negative round trip
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("trunk_ping_interval", 4.9),
+        ("trunk_ping_interval", 3601),
+        ("trunk_ping_timeout", 0.5),
+        ("trunk_ping_timeout", 33),
+        ("trunk_down_after", 0),
+        ("trunk_down_after", 101),
+        ("health_sample_interval", 0.5),
+        ("health_sample_history", 1),
+        ("health_sample_history", 100_001),
+    ],
+)
+def test_the_ping_and_sample_settings_are_bounded(setting: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=setting):
+        load_settings(**{setting: value})
+    defaults = load_settings()
+    assert (defaults.trunk_ping_interval, defaults.trunk_ping_timeout, defaults.trunk_down_after) == (
+        30,
+        5,
+        3,
+    )
+    assert (defaults.health_sample_interval, defaults.health_sample_history) == (10, 360)
