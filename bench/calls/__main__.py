@@ -161,7 +161,8 @@ def registered_platform(
     carrier_port = free_port(socket.SOCK_DGRAM)
     print(f"\nsipline serve (SQLite, 1 core): {title}")
     print(_header())
-    env = carrier_trunk(carrier_port) | (extra_env or {})
+    # Signalling capacity: recording off (the terms), unless a benchmark turns it on.
+    env = carrier_trunk(carrier_port) | {"SIPLINE_RECORD_CALLS": "false"} | (extra_env or {})
     with served_platform(workdir, phones, env, balance="1000000") as platform:
         if prepare is not None:
             prepare(platform)

@@ -159,7 +159,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         settings.node_name,
         resolver,
         media,
-        recordings,
+        recordings if settings.record_calls else None,
         admission=admission,
         reservation_chunk=settings.reservation_chunk,
         reservation_lead=settings.reservation_lead,

@@ -256,6 +256,10 @@ class Settings(BaseSettings):
         None,
         description="mp3s in dated folders, and spool/ for calls in progress; default data_dir/recordings.",
     )
+    record_calls: bool = Field(
+        True,
+        description="Record every answered call (off: none is, recordingFileId stays null).",
+    )
     recording_retention_days: int = Field(
         180, ge=0, le=36_500, description="Recordings older than this are deleted (0: kept forever)."
     )

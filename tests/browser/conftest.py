@@ -57,6 +57,7 @@ def serving_console(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Co
     """`sipline serve` (with these extra environment settings), an account, its customer user and an
     operator."""
     served = Served(tmp, f"sqlite:///{tmp / 'sipline.db'}")
+    served.env["SIPLINE_PUSH_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the webhooks page's receiver
     served.env |= env or {}
     served.start()
     try:

@@ -40,7 +40,7 @@ QUIET_CARRIER = 6  # seconds a carrier listens in the refusal tests, to show no 
 async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaDesk]:
     home = tmp_path_factory.mktemp("handset")
     ring = {"SIPLINE_CALLEE_RING_TIMEOUT": str(RING_TIMEOUT)}
-    async with media_desk(home, 12, **ring) as made:  # a phone per test (and per role in a test)
+    async with media_desk(home, 13, **ring) as made:  # a phone per test (and per role in a test)
         yield made
 
 
@@ -125,12 +125,15 @@ async def recording(desk: MediaDesk, record: CallRecord, tmp_path: Path) -> Path
         return await _download(web, url, tmp_path)
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_dialled_on_baresip_answered_talked_recorded_with_the_digits(
-    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path
+    desk: MediaDesk, carrier_port: HeldPort, tmp_path: Path, transport: str
 ) -> None:
-    made = desk.phones[0]
+    index = 0 if transport == "udp" else 12  # the whole flow from a phone registered over either
+    made = desk.phones[index]
     carrier = await media_carrier(carrier_port, tmp_path, 0.5)  # talks 9.2 s, presses 1 2 3, hangs up
-    phone = await baresip_phone(desk, 0, tmp_path / "phone")
+    suffix = "" if transport == "udp" else ";transport=tcp"
+    phone = await baresip_phone(desk, index, tmp_path / "phone", params=suffix)
     try:
         await phone.command("dial", DIALLED)
         record = await the_call(desk, made.account)

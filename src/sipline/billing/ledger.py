@@ -10,6 +10,7 @@ hold is out of it already.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -116,6 +117,18 @@ class LedgerService:
         async with self._sessions() as session:
             entries: Page[LedgerEntry] = await fetch_page(session, statement, order, page)
         return Page([_row(entry) for entry in entries.records], entries.total, page)
+
+    async def stream(
+        self, account_id: int, window: LedgerWindow, batch: int = 500
+    ) -> AsyncIterator[LedgerRow]:
+        """Every row of the account's ledger in ``window``, newest first, fetched in batches (a CSV
+        export of any size holds one batch in memory)."""
+        statement = _window(select(LedgerEntry).where(LedgerEntry.account_id == account_id), window)
+        ordered = statement.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        async with self._sessions() as session:
+            result = await session.stream_scalars(ordered.execution_options(yield_per=batch))
+            async for entry in result:
+                yield _row(entry)
 
     # -- operator --------------------------------------------------------------------------
     async def entries_of(self, api_key: str, window: LedgerWindow, page: PageRequest) -> Page[LedgerRow]:

@@ -6,7 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sipline.console.routes import calls, credentials, dashboard, operator, phones, records, sign_in, trunks
+from sipline.console.routes import (
+    balance,
+    calls,
+    credentials,
+    dashboard,
+    operator,
+    phones,
+    records,
+    sign_in,
+    trunks,
+    webhooks,
+)
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render
 
@@ -21,7 +32,18 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator, trunks):
+    for module in (
+        sign_in,
+        dashboard,
+        phones,
+        records,
+        calls,
+        credentials,
+        operator,
+        balance,
+        webhooks,
+        trunks,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

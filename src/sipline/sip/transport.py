@@ -230,6 +230,9 @@ class SipTransportLayer:
             tcp_sock = self._socket(family, socket.SOCK_STREAM)
             try:
                 _bind(tcp_sock, (self.host, port), "tcp")
+                # With SO_REUSEADDR, bind passes beside another socket on the port (an outbound
+                # connection's ephemeral one) and only listen refuses it: both inside the retry.
+                tcp_sock.listen(self.backlog)
             except OSError as exc:
                 udp_sock.close()
                 tcp_sock.close()

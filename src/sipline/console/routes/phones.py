@@ -31,7 +31,7 @@ def _phones(request: Request) -> PhoneService:
     return platform_of(request).phones
 
 
-async def _app_of(
+async def app_of(
     request: Request, caller: Caller, app_id: str | None
 ) -> tuple[list[AppView], AppView | None]:
     """The customer's apps and the one asked for (the first by default); another's is not found."""
@@ -47,7 +47,7 @@ async def _app_of(
 async def _page(
     request: Request, caller: Caller, app_id: str | None, error: str = "", status: int = 200
 ) -> Response:
-    apps, app = await _app_of(request, caller, app_id)
+    apps, app = await app_of(request, caller, app_id)
     phones = await _phones(request).phones(caller, app.app_id) if app else []
     return render(request, "phones.html", status=status, apps=apps, app=app, phones=phones, error=error)
 
@@ -61,7 +61,7 @@ async def phones_page(request: Request, caller: Annotated[Caller, Depends(custom
 async def add_group(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
     form = await form_of(request)
     app_id = form.get("app", "")
-    await _app_of(request, caller, app_id)
+    await app_of(request, caller, app_id)
     try:
         quantity = validation.check(_quantity, form.get("quantity", ""), "quantity")
         group = NewPhoneGroup(
@@ -88,7 +88,7 @@ def _quantity(text: str) -> int:
 
 async def _phone_action(request: Request, caller: Caller) -> str:
     app_id = (await form_of(request)).get("app", "")
-    await _app_of(request, caller, app_id)
+    await app_of(request, caller, app_id)
     return app_id
 
 
@@ -132,7 +132,7 @@ def _registration_json(registration: Registration | None) -> dict[str, object]:
 @router.get("/phones/events")
 async def registration_events(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
     """Server-sent events: `registration` with {account: state} for the phones whose state changed."""
-    _apps, app = await _app_of(request, caller, request.query_params.get("app"))
+    _apps, app = await app_of(request, caller, request.query_params.get("app"))
     if app is None:
         raise PageNotFound
     phones = _phones(request)

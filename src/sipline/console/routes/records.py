@@ -1,8 +1,6 @@
 """/console/records: filters, paging, the streamed CSV export of the filtered set, and a call's page
 (timeline, cost and rating terms, digits, the recording)."""
 
-import csv
-import io
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,14 +8,16 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
+from sipline.console.csv_export import csv_download
+from sipline.console.filters import whole_number, window
 from sipline.console.session import customer
-from sipline.console.web import SECURITY_HEADERS, PageNotFound, platform_of, render
+from sipline.console.web import PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError
 from sipline.domain.paging import MAX_PAGE, PageRequest
 from sipline.domain.recordings import RecordingStatus
-from sipline.domain.time_window import MAX_WINDOW, TimeWindow
+from sipline.domain.time_window import TimeWindow
 from sipline.services.auth import Caller
 from sipline.services.live_calls import state_of
 from sipline.services.records import RecordFilter, RecordService
@@ -42,21 +42,6 @@ class Filters:
     error: str = ""
 
 
-def _instant(text: str, default: datetime) -> datetime:
-    if not text.strip():
-        return default
-    parsed = datetime.fromisoformat(text.strip())  # ValueError: the caller shows it
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)  # a form's local time: UTC
-
-
-def _count(text: str, field: str, high: int) -> int | None:
-    if not text.strip():
-        return None
-    if not (text.isascii() and text.strip().isdigit() and len(text.strip()) <= 9 and int(text) <= high):
-        raise ValueError(f"{field} must be a whole number 0-{high}")
-    return int(text)
-
-
 def filters_of(request: Request) -> Filters:
     query = request.query_params
     values = {
@@ -66,21 +51,16 @@ def filters_of(request: Request) -> Filters:
     now = datetime.now(UTC)
     default_window = TimeWindow(now - timedelta(days=1), now)
     try:
-        end = _instant(values["end"], default_window.end)
-        start = _instant(values["start"], end - timedelta(days=1))
-        if end < start:
-            raise ValueError("the window ends before it starts")
-        if end - start > MAX_WINDOW:
-            raise ValueError("the window is longer than 31 days")
+        start, end = window(values["start"], values["end"], now, timedelta(days=1))
         where = RecordFilter(
             TimeWindow(start, end),
             group_name=values["group"] or None,
             phone_name=values["phone"] or None,
             termination_code=values["code"] or None,
             answered_only=values["answered"] == "1",
-            min_duration=_count(values["min_duration"], "minimum duration", 86_400),
+            min_duration=whole_number(values["min_duration"], "minimum duration", 86_400),
         )
-        page = _count(values["page"], "page", MAX_PAGE) or 1
+        page = whole_number(values["page"], "page", MAX_PAGE) or 1
     except (ValueError, OverflowError) as exc:
         return Filters(values, RecordFilter(default_window), 1, f"Filters not applied: {exc}")
     return Filters(values, where, max(page, 1))
@@ -96,25 +76,6 @@ async def records_page(request: Request, caller: Annotated[Caller, Depends(custo
     page = await _records(request).query(caller, filters.where, PageRequest(filters.page, PAGE_SIZE))
     query = {key: value for key, value in filters.values.items() if value and key != "page"}
     return render(request, "records.html", page=page, filters=filters, query=query, state_of=state_of)
-
-
-def _csv_line(row: list[object]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(["" if value is None else _defused(str(value)) for value in row])
-    return out.getvalue()
-
-
-def _defused(cell: str) -> str:
-    """A cell a spreadsheet would take for a formula (=, +, -, @ first) is prefixed with ' (CSV injection)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell) else cell
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _csv_row(record: CallRecord) -> list[object]:
@@ -136,13 +97,11 @@ async def records_csv(request: Request, caller: Annotated[Caller, Depends(custom
         return render(request, "error.html", status=400, message=filters.error)
     records = _records(request)
 
-    async def lines() -> AsyncIterator[str]:
-        yield _csv_line(list(CSV_COLUMNS))
+    async def rows() -> AsyncIterator[list[object]]:
         async for record in records.stream(caller, filters.where):
-            yield _csv_line(_csv_row(record))
+            yield _csv_row(record)
 
-    headers = {**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="records.csv"'}
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+    return csv_download(CSV_COLUMNS, rows(), "records.csv")
 
 
 @router.get("/records/{voice_id}")
