@@ -15,6 +15,7 @@ from sipline.console.routes import (
     phones,
     records,
     sign_in,
+    trunks,
     webhooks,
 )
 from sipline.console.throttle import LoginThrottle
@@ -31,7 +32,18 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    for module in (sign_in, dashboard, phones, records, calls, credentials, operator, balance, webhooks):
+    for module in (
+        sign_in,
+        dashboard,
+        phones,
+        records,
+        calls,
+        credentials,
+        operator,
+        balance,
+        webhooks,
+        trunks,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
