@@ -17,6 +17,7 @@ from sipline.console.routes import (
     preferences,
     records,
     sign_in,
+    trunks,
     webhooks,
 )
 from sipline.console.text import _
@@ -34,8 +35,19 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_attempts_per_source,
         settings.console_login_window,
     )
-    modules = (sign_in, dashboard, phones, records, calls, credentials, operator, balance, webhooks)
-    for module in (*modules, preferences):
+    for module in (
+        sign_in,
+        dashboard,
+        phones,
+        records,
+        calls,
+        credentials,
+        operator,
+        balance,
+        webhooks,
+        trunks,
+        preferences,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

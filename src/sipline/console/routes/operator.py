@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from sipline.console.routes.calls import hang_up_call, live_calls
+from sipline.console.routes.health_charts import health_extras
 from sipline.console.session import operator
 from sipline.console.text import _
 from sipline.console.web import PageNotFound, form_of, platform_of, redirect, render
@@ -194,4 +195,11 @@ async def health(request: Request, _signed: Operator) -> Response:
             for code, count in sorted(platform.calls.outcomes.items())
         },
     }
-    return render(request, "operator/health.html", report=report, ready=is_ready(report), figures=figures)
+    return render(
+        request,
+        "operator/health.html",
+        report=report,
+        ready=is_ready(report),
+        figures=figures,
+        **health_extras(platform),
+    )

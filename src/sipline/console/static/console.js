@@ -1,4 +1,5 @@
-// sipline console: live registrations (server-sent events), ticking call durations, dashboard charts.
+// sipline console: live registrations (server-sent events), ticking call durations, dashboard and
+// health charts.
 // No inline script anywhere (the Content-Security-Policy allows scripts from the platform only).
 "use strict";
 
@@ -51,9 +52,30 @@ function drawCharts() {
   }, [charts.days, charts.spend], document.getElementById("chart-days"));
 }
 
+// The health page's small charts: one series each, named by the element's data-* (text from the
+// template, so it is translated with the page).
+function drawHealthCharts() {
+  const data = document.getElementById("health-chart-data");
+  if (!data || !window.uPlot) return;
+  const samples = JSON.parse(data.textContent);
+  const charts = document.getElementById("health-charts");
+  const time = charts.dataset.timeLabel;
+  const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), charts.dataset.zone || "UTC");  // the user's zone
+  for (const box of document.querySelectorAll(".health-chart")) {
+    const color = box.dataset.color;
+    new uPlot({
+      width: Math.max(260, box.clientWidth - 10), height: 160, tzDate,
+      series: [{label: time}, {label: box.dataset.label, stroke: color, fill: color + "26"}],
+      scales: {y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
+      axes: [{}, {}],
+    }, [samples.at, samples[box.dataset.series]], box);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   watchRegistrations();
   drawCharts();
+  drawHealthCharts();
   tickDurations();
   setInterval(tickDurations, 1000);
 });
