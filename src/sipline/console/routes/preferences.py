@@ -75,7 +75,10 @@ async def save_settings(request: Request, signed: Annotated[SignedIn, Depends(si
         message = _("{zone} is not a time zone: give an IANA name such as Asia/Shanghai.")
         message = message.format(zone=zone or '""')
         return _page(request, message, 400, language, zone)
-    await platform_of(request).console_users.set_preferences(signed.user.email, language, zone)
+    try:
+        await platform_of(request).console_users.set_preferences(signed.user.email, language, zone)
+    except ApiError as exc:  # the user deleted meanwhile
+        return _page(request, exc.reason, 400, language, zone)
     response = redirect("/console/settings?saved=1")
     set_cookie(request, response, LANG_COOKIE, language, LANG_COOKIE_AGE)  # kept after sign-out
     return response
