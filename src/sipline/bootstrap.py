@@ -19,6 +19,7 @@ from sipline.billing.rate_book import RateBook
 from sipline.calls.handset import HandsetCalls, HandsetSettings
 from sipline.calls.send_sip import CallService
 from sipline.calls.targets import CallLimits
+from sipline.calls.trunk_health import PingPolicy, TrunkMonitor
 from sipline.calls.trunk_resolver import TrunkResolver
 from sipline.carrier.sandbox import SandboxCarrier
 from sipline.config import SANDBOX_TRUNK, ConfigError, Settings
@@ -37,6 +38,7 @@ from sipline.services.auth import AuthService
 from sipline.services.console_users import ConsoleUsers
 from sipline.services.dashboard import DashboardService
 from sipline.services.directory import Directory
+from sipline.services.health_samples import HealthSampler, NodeFigures
 from sipline.services.live_calls import LiveCalls
 from sipline.services.phones import PhoneService
 from sipline.services.push import PushService
@@ -89,6 +91,8 @@ class Platform:
     events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
     push: PushWorker  # delivers the status report push's outbox; run by runtime.running
     push_config: PushService  # push URLs, secrets, events, outbox and replays (admin, customer)
+    trunk_health: TrunkMonitor  # OPTIONS pings of the trunks (console, metrics); run by runtime.running
+    health_samples: HealthSampler  # the health page's charts: a ring of this node's figures
 
     async def start_sandbox(self) -> None:
         """Start the sandbox carrier and route the 'sandbox' trunk to it."""
@@ -142,16 +146,18 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     recordings.on_ready = lambda voice_id, recording_id: events.publish(
         RecordingReady(voice_id, datetime.now(UTC), recording_id)
     )
+    routes = TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table())
+    resolver = TrunkResolver()
     calls = CallService(
         sessions,
         directory,
         bindings,
         sip,
-        TrunkRoutes(settings.default_trunk, dict(settings.app_trunks), settings.trunk_table()),
+        routes,
         rate_book,
         CallLimits(settings.phone_ring_timeout, settings.callee_ring_timeout, settings.max_call_duration),
         settings.node_name,
-        TrunkResolver(),
+        resolver,
         media,
         recordings if settings.record_calls else None,
         admission=admission,
@@ -163,8 +169,14 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
     plan, app_plans = settings.dial_plans()
     handset = HandsetCalls(calls, sip, directory, HandsetSettings(plan, app_plans, settings.on_net_rate))
     sip.on_invite = handset.on_invite
+    trunk_health = TrunkMonitor(  # routes.trunks: the sandbox trunk joins it when its carrier starts
+        sip,
+        resolver,
+        routes.trunks,
+        PingPolicy(settings.trunk_ping_interval, settings.trunk_ping_timeout, settings.trunk_down_after),
+    )
     metrics = PlatformMetrics()
-    metrics.watch(bindings, sip, calls, media, push)
+    metrics.watch(bindings, sip, calls, media, push, trunk_health)
     return Platform(
         settings=settings,
         engine=engine,
@@ -202,6 +214,12 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         events=events,
         push=push,
         push_config=PushService(sessions, secrets_box, push.guard, push.wake),
+        trunk_health=trunk_health,
+        health_samples=HealthSampler(
+            lambda: NodeFigures(len(calls.active), media.sessions(), bindings.counts()[0]),
+            interval=settings.health_sample_interval,
+            history=settings.health_sample_history,
+        ),
     )
 
 

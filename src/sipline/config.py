@@ -193,6 +193,21 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(
         0, ge=0, le=65535, description="UDP/TCP port of the built-in sandbox carrier (0: any free port)."
     )
+    trunk_ping_interval: float = Field(
+        30, ge=5, le=3600, description="Seconds between the OPTIONS pings of each trunk (reachability)."
+    )
+    trunk_ping_timeout: float = Field(
+        5, ge=1, le=32, description="Seconds a trunk has to answer an OPTIONS ping before it failed."
+    )
+    trunk_down_after: int = Field(
+        3, ge=1, le=100, description="OPTIONS pings failed in a row after which a trunk is shown down."
+    )
+    health_sample_interval: float = Field(
+        10, ge=1, le=3600, description="Seconds between samples of the console health page's charts."
+    )
+    health_sample_history: int = Field(
+        360, ge=2, le=100_000, description="Samples the health page's charts keep (in memory, this node)."
+    )
     phone_ring_timeout: float = Field(
         30, gt=0, description="Seconds the agent's phone may ring before the call is cancelled."
     )

@@ -16,6 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from sipline.calls.send_sip import CallService
+from sipline.calls.trunk_health import TrunkMonitor
+from sipline.domain.trunk_health import TrunkState
 from sipline.events.delivery import PushWorker
 from sipline.media.port import MediaPlane
 from sipline.sip.server import SipServer
@@ -53,11 +55,14 @@ class PlatformMetrics:
         calls: CallService,
         media: MediaPlane,
         push: PushWorker | None = None,
+        trunks: TrunkMonitor | None = None,
     ) -> None:
         """Export what these keep in memory, read at each scrape."""
         self.registry.register(_LiveCollector(bindings, sip, calls, media))
         if push is not None:
             self.registry.register(_PushCollector(push))
+        if trunks is not None:
+            self.registry.register(_TrunkCollector(trunks))
         calls.writer.batch_timer = self.call_writer_batch.observe
 
     def expose(self) -> bytes:
@@ -167,6 +172,31 @@ class _PushCollector(Collector):
             "Age of the oldest push event waiting or being sent (0 when none).",
             value=oldest,
         )
+
+
+class _TrunkCollector(Collector):
+    """The trunks' reachability from this node's OPTIONS pings (calls/trunk_health.py)."""
+
+    def __init__(self, trunks: TrunkMonitor) -> None:
+        self._trunks = trunks
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "sipline_trunk_up",
+            "1 when the trunk answered its last OPTIONS pings, 0 when it is down or not yet known.",
+            labels=["trunk"],
+        )
+        rtt = GaugeMetricFamily(
+            "sipline_trunk_ping_seconds",
+            "Round trip of the trunk's last answered OPTIONS ping, seconds.",
+            labels=["trunk"],
+        )
+        for status in self._trunks.statuses():
+            up.add_metric([status.name], 1 if status.health.state is TrunkState.UP else 0)
+            if status.health.rtt is not None:
+                rtt.add_metric([status.name], status.health.rtt)
+        yield up
+        yield rtt
 
 
 def _counter(

@@ -96,6 +96,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         background.append(asyncio.create_task(platform.calls.heartbeat(settings.call_activity_interval)))
         background.append(asyncio.create_task(platform.recordings.maintain(SWEEP_INTERVAL)))
         background.append(asyncio.create_task(platform.push.serve()))
+        background.append(asyncio.create_task(platform.trunk_health.run()))  # after the sandbox started
+        background.append(asyncio.create_task(platform.health_samples.run()))
         await _started(server, http)
         base_url = _announce(server, settings)
         _settle_heap()

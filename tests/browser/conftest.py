@@ -8,6 +8,7 @@ pictures in docs/console.md are made).
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,11 +52,13 @@ class ConsolePlatform:
             assert run.returncode == 0, output
 
 
-@pytest.fixture(scope="session")
-def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePlatform]:
-    tmp = tmp_path_factory.mktemp("console")
+@contextmanager
+def serving_console(tmp: Path, env: dict[str, str] | None = None) -> Iterator[ConsolePlatform]:
+    """`sipline serve` (with these extra environment settings), an account, its customer user and an
+    operator."""
     served = Served(tmp, f"sqlite:///{tmp / 'sipline.db'}")
     served.env["SIPLINE_PUSH_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the webhooks page's receiver
+    served.env |= env or {}
     served.start()
     try:
         account, app = admin_account(served)
@@ -72,6 +75,12 @@ def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conso
         yield platform
     finally:
         served.stop()
+
+
+@pytest.fixture(scope="session")
+def console_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePlatform]:
+    with serving_console(tmp_path_factory.mktemp("console")) as platform:
+        yield platform
 
 
 # A loaded machine (the suite runs peers beside the browser) is slow to start a phone process.

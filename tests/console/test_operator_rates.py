@@ -181,3 +181,17 @@ async def test_a_customer_gets_404_on_the_rates_pages(platform: Platform, signed
     assert (await signed_in.get(f"{RATES}/export")).status_code == 404
     assert (await signed_in.upload(IMPORT, _csv(GOOD))).status_code == 404
     assert await platform.decks.versions() == []
+
+
+async def test_the_page_and_its_refusals_speak_the_users_language(operator: Console) -> None:
+    chinese = {"Accept-Language": "zh-CN"}
+    page = await operator.http.get(RATES, headers=chinese)
+    assert "<h1>费率表</h1>" in page.text
+    refused = await operator.http.post(
+        IMPORT, data={"csrf": operator.csrf}, files=_csv(TWO_BAD, "two-bad.csv"), headers=chinese
+    )
+    assert refused.status_code == 400 and "two-bad.csv 被拒绝：未导入任何内容。" in refused.text
+    assert '<strong class="line">第 3 行</strong>' in refused.text
+    big = {"deck": ("big.csv", b"1,,0.1,,60+60\n" * 400, "text/csv")}
+    too_large = await operator.http.post(IMPORT, data={"csrf": operator.csrf}, files=big, headers=chinese)
+    assert too_large.status_code == 413 and "上传的文件超过本页面允许的大小" in too_large.text

@@ -1,10 +1,10 @@
 """The INVITEs the platform sends: to a registered phone (the agent's, without an offer; a colleague's,
-with one) and to the callee's trunk."""
+with one) and to the callee's trunk; and the OPTIONS pings of the trunks (calls/trunk_health.py)."""
 
 from __future__ import annotations
 
 from sipline.calls.targets import CalleeTarget, PhoneTarget
-from sipline.domain.trunks import CallerIdMode
+from sipline.domain.trunks import CallerIdMode, Trunk
 from sipline.sip.message import SipRequest
 from sipline.sip.sdp import SDP
 from sipline.sip.server import SipServer
@@ -38,8 +38,6 @@ def callee_invite(
 ) -> SipRequest:
     """To the callee through its trunk (number rewritten), displayNum as caller ID, with ``offer``."""
     trunk = callee.trunk
-    host = trunk.uri_host if trunk.domain else f"{trunk.host}:{trunk.port}"
-    transport = "" if trunk.transport == "udp" else f";transport={trunk.transport}"
     dialled, caller = callee.dialled, callee.caller_id
     caller_uri = f"sip:{caller}@{trunk.uri_host}"
     fields = [
@@ -55,7 +53,27 @@ def callee_invite(
         fields.append(("P-Asserted-Identity", f"<{caller_uri}>"))
     elif trunk.caller_id is CallerIdMode.RPID:
         fields.append(("Remote-Party-ID", f'"{caller}" <{caller_uri}>;party=calling;screen=yes;privacy=off'))
-    return SipRequest("INVITE", f"sip:{dialled}@{host}{transport}", fields, offer)
+    return SipRequest("INVITE", f"sip:{dialled}@{_trunk_target(trunk)}", fields, offer)
+
+
+def trunk_options(server: SipServer, trunk: Trunk, flow: Flow, call_id: str) -> SipRequest:
+    """An out-of-dialog OPTIONS to the trunk itself (RFC 3261 §11): is it there to take calls?"""
+    fields = [
+        ("Max-Forwards", "70"),
+        ("From", f"<sip:ping@{server.config.domain}>;tag={new_tag()}"),
+        ("To", f"<sip:{trunk.uri_host}>"),
+        ("Call-ID", call_id),
+        ("CSeq", "1 OPTIONS"),
+        *_common_headers(server, flow),
+        ("Accept", SDP),
+    ]
+    return SipRequest("OPTIONS", f"sip:{_trunk_target(trunk)}", fields)
+
+
+def _trunk_target(trunk: Trunk) -> str:
+    """The host part of a Request-URI to the trunk: its domain, else host:port; and the transport."""
+    host = trunk.uri_host if trunk.domain else f"{trunk.host}:{trunk.port}"
+    return host + ("" if trunk.transport == "udp" else f";transport={trunk.transport}")
 
 
 def _common_headers(server: SipServer, flow: Flow) -> list[tuple[str, str]]:

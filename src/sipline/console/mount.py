@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from sipline.console.i18n import use_language
 from sipline.console.routes import (
     balance,
     calls,
@@ -14,11 +15,14 @@ from sipline.console.routes import (
     operator,
     operator_account,
     phones,
+    preferences,
     rates,
     records,
     sign_in,
+    trunks,
     webhooks,
 )
+from sipline.console.text import _
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import HERE, PageNotFound, Refused, SignInRequired, redirect, render, too_large_page
 
@@ -43,7 +47,7 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         settings.console_login_window,
     )
     # operator_account before operator: its /accounts/{key}/{action} answers 404 to other actions.
-    pages = (sign_in, dashboard, phones, records, calls, credentials, balance, webhooks)
+    pages = (sign_in, dashboard, phones, records, calls, credentials, balance, webhooks, trunks, preferences)
     for module in (*pages, operator_account, rates, operator):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
@@ -57,11 +61,15 @@ def install_console(app: FastAPI, platform: "Platform") -> None:
         return redirect("/console/login")
 
     async def not_found(request: Request, _exc: Exception) -> HTMLResponse:
-        return render(request, "error.html", status=404, message="There is nothing here.")
+        use_language(request)
+        return render(
+            request, "error.html", status=404, title=_("Not found"), message=_("There is nothing here.")
+        )
 
     async def refused(request: Request, exc: Exception) -> HTMLResponse:
         assert isinstance(exc, Refused)
-        return render(request, "error.html", status=exc.status, message=exc.message)
+        use_language(request)
+        return render(request, "error.html", status=exc.status, title=_("Refused"), message=_(exc.message))
 
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(PageNotFound, not_found)

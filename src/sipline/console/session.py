@@ -11,6 +11,8 @@ import secrets
 
 from fastapi import Request, Response
 
+from sipline.console.i18n import use_language
+from sipline.console.text import _
 from sipline.console.web import PageNotFound, Refused, SignInRequired, form_of, platform_of
 from sipline.services.auth import Caller
 from sipline.services.console_users import ConsoleUsers, SignedIn
@@ -55,7 +57,7 @@ async def check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get(CSRF_HEADER) or (await form_of(request)).get(CSRF_FIELD, "")
     if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
         raise Refused(
-            403, "The form has expired or did not come from this console: reload the page and try again."
+            403, _("The form has expired or did not come from this console: reload the page and try again.")
         )
 
 
@@ -70,9 +72,10 @@ async def signed_in(request: Request) -> SignedIn:
     signed = await _users(request).session(token)
     if signed is None:
         raise SignInRequired
+    request.state.signed_in = signed
+    use_language(request)  # the user's: the page's text made in Python is in it, refusals included
     if request.method not in SAFE_METHODS:
         await check_csrf(request, signed.csrf_token)
-    request.state.signed_in = signed
     return signed
 
 

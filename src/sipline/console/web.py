@@ -1,6 +1,7 @@
 """What every console page shares: templates (autoescaped), form bodies, and the page-level errors
 (sign-in needed, not found, refused) that become HTML answers rather than the voice API's envelope."""
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,12 +13,23 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sipline.console.i18n import (
+    DEFAULT,
+    HTML_LANG,
+    NAMES,
+    UTC_ZONE,
+    translations,
+    use_language,
+    zone_of,
+)
 from sipline.console.text import _
+from sipline.services.live_calls import CallState
 
 if TYPE_CHECKING:
     from sipline.bootstrap import Platform
@@ -47,7 +59,8 @@ class PageNotFound(Exception):
 
 
 class Refused(Exception):
-    """A request the console refuses (bad or missing CSRF token, too many sign-ins)."""
+    """A request the console refuses (bad or missing CSRF token, too many sign-ins), with the message
+    for the page (written `_("...")`)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -55,26 +68,50 @@ class Refused(Exception):
         self.message = message
 
 
-def _iso(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat(timespec="seconds")
+@pass_context
+def _iso(context: Context, value: datetime | None) -> str:
+    """ISO 8601 with the offset, in the request's time zone (`zone`; UTC by default)."""
+    if value is None:
+        return ""
+    return value.astimezone(context.get("zone") or UTC_ZONE).isoformat(timespec="seconds")
 
 
 def _money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
-    enable_async=False,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],
-)
-# Every page's text is written as _("...") (gettext, new style); the catalogs come with the languages.
-templates.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-templates.filters["iso"] = _iso
-templates.filters["money"] = _money
+# What a call's state is called on the pages (the values are the service's, in English).
+CALL_STATES = {
+    CallState.PHONE_RINGING: _("phone ringing"),
+    CallState.CALLEE_INVITED: _("calling callee"),
+    CallState.CALLEE_RINGING: _("callee ringing"),
+    CallState.TALKING: _("talking"),
+    CallState.ENDED: _("ended"),
+}
+
+
+@functools.cache
+def environment(language: str) -> Environment:
+    """The templates in one language (made once per language): every page's text is written
+    `_("...")` or `{% trans %}` (gettext, new style), translated by the language's catalog."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        enable_async=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    catalog = translations(language)
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["iso"] = _iso
+    env.filters["money"] = _money
+    env.filters["call_state"] = lambda state: catalog.gettext(CALL_STATES.get(state, str(state)))
+    return env
+
+
+templates = environment(DEFAULT)
 
 
 def platform_of(request: Request) -> "Platform":
@@ -85,7 +122,20 @@ def platform_of(request: Request) -> "Platform":
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     signed = getattr(request.state, "signed_in", None)
-    html = templates.get_template(name).render(request=request, signed=signed, **context)
+    language = use_language(request)
+    html = (
+        environment(language)
+        .get_template(name)
+        .render(
+            request=request,
+            signed=signed,
+            language=language,
+            html_lang=HTML_LANG[language],
+            languages=NAMES,
+            zone=zone_of(request),
+            **context,
+        )
+    )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
@@ -158,7 +208,9 @@ def too_large_page(_limit: int) -> ASGIApp:
     other refusal is rendered (the page that takes an upload says how large it may be)."""
 
     async def answer(scope: Scope, receive: Receive, send: Send) -> None:
-        page = render(Request(scope, receive), "error.html", status=413, message=TOO_LARGE)
+        request = Request(scope, receive)
+        use_language(request)  # before anything is translated: the labels below are in its language
+        page = render(request, "error.html", status=413, title=_("Refused"), message=_(TOO_LARGE))
         await page(scope, receive, send)
 
     return answer

@@ -10,12 +10,13 @@ import functools
 import hashlib
 import re
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +30,8 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")
 EMAIL_MAX = 254
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # argon2 hashes anything, but a megabyte password is only a way to burn CPU
+LANGUAGES = ("en", "zh_CN")  # the console's languages (its catalogs: sipline/console/locale)
+TIME_ZONE_MAX = 64  # the longest IANA name is 32 characters
 hasher = PasswordHasher()  # argon2id, the library's parameters (RFC 9106's second recommendation)
 
 
@@ -46,6 +49,8 @@ class ConsoleUserView:
     account_id: int | None  # a customer's account; None for an operator
     api_key: str | None
     created_at: datetime
+    language: str | None = None  # one of LANGUAGES; None: the browser's choice
+    time_zone: str | None = None  # an IANA name; None: UTC
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,26 @@ def check_password(password: str) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise parameter_error(f"password must have {PASSWORD_MIN} to {PASSWORD_MAX} characters")
     return password
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise parameter_error(f"language must be one of {', '.join(LANGUAGES)}")
+    return language
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """Every IANA zone name known (the system's zoneinfo, else the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(name: str) -> str:
+    """An IANA time zone name the system (or the tzdata package) knows, such as Asia/Shanghai."""
+    name = name.strip()
+    if len(name) > TIME_ZONE_MAX or name not in time_zones():
+        raise parameter_error("time zone must be an IANA name such as Europe/Paris or Asia/Shanghai")
+    return name
 
 
 def token_hash(token: str) -> str:
@@ -129,6 +154,21 @@ class ConsoleUsers:
                 raise parameter_error(f"console user {email} does not exist")
             await uow.session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
             await uow.session.execute(delete(ConsoleUser).where(ConsoleUser.id == user_id))
+            await uow.commit()
+
+    async def set_preferences(self, email: str, language: str, time_zone: str) -> None:
+        """The user's console language and time zone (both checked before anything is written)."""
+        email = check_email(email)
+        language = check_language(language)
+        time_zone = check_time_zone(time_zone)
+        async with UnitOfWork(self._sessions) as uow:
+            changed = await uow.session.execute(
+                update(ConsoleUser)
+                .where(ConsoleUser.email == email)
+                .values(language=language, time_zone=time_zone)
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                raise parameter_error(f"console user {email} does not exist")
             await uow.commit()
 
     async def sign_in(self, email: str, password: str) -> tuple[str, SignedIn] | None:
@@ -205,4 +245,6 @@ def _verify(hashed: str, password: str) -> bool:
 
 
 def _view(user: ConsoleUser, api_key: str | None) -> ConsoleUserView:
-    return ConsoleUserView(user.email, user.operator, user.account_id, api_key, user.created_at)
+    return ConsoleUserView(
+        user.email, user.operator, user.account_id, api_key, user.created_at, user.language, user.time_zone
+    )

@@ -1,10 +1,13 @@
-"""The console dashboard's figures, each one aggregate SQL query (no record is loaded into Python)."""
+"""The console dashboard's figures, each one aggregate SQL query (no record is loaded into Python).
+
+"Today" and the days are the viewer's time zone's (UTC by default): the buckets' starts are worked out
+here, in that zone, and the database puts each record in its bucket by comparing instants."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,14 +29,14 @@ class Today:
 
 @dataclass(frozen=True)
 class HourBucket:
-    hour: datetime  # the hour's start, UTC
+    hour: datetime  # the hour's start (UTC)
     answered: int
     failed: int
 
 
 @dataclass(frozen=True)
 class DayBucket:
-    day: datetime  # the day's start, UTC
+    day: datetime  # the day's start: midnight in the viewer's zone (UTC)
     spend: Decimal
 
 
@@ -50,12 +53,17 @@ class DashboardService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def dashboard(self, caller: Caller, now: datetime | None = None) -> Dashboard:
-        now = now or datetime.now(UTC)
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        this_hour = now.replace(minute=0, second=0, microsecond=0)
-        first_hour = this_hour - timedelta(hours=23)
-        first_day = midnight - timedelta(days=29)
+    async def dashboard(self, caller: Caller, now: datetime | None = None, zone: tzinfo = UTC) -> Dashboard:
+        """The figures, with "today" and the days in `zone`."""
+        local = (now or datetime.now(UTC)).astimezone(zone)
+        this_hour = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        hour_starts = [this_hour - timedelta(hours=23 - step) for step in range(24)]
+        today = local.date()
+        day_starts = [
+            datetime.combine(today - timedelta(days=29 - step), time(), zone).astimezone(UTC)
+            for step in range(30)
+        ]
+        midnight, first_hour, first_day = day_starts[-1], hour_starts[0], day_starts[0]
         mine = CallRecord.account_id == caller.account_id
         answered = CallRecord.answer_time.is_not(None)
         async with self._sessions() as session:
@@ -64,7 +72,7 @@ class DashboardService:
                     select(Account.balance, Account.currency).where(Account.id == caller.account_id)
                 )
             ).one()
-            today = (
+            today_row = (
                 await session.execute(
                     select(
                         func.count(),
@@ -74,7 +82,7 @@ class DashboardService:
                     ).where(mine, CallRecord.submit_time >= midnight)
                 )
             ).one()
-            hour = _bucket(session, CallRecord.submit_time, 13)
+            hour = _bucket(CallRecord.submit_time, hour_starts)
             per_hour = (
                 await session.execute(
                     select(hour, func.count(CallRecord.answer_time), func.count())
@@ -82,7 +90,7 @@ class DashboardService:
                     .group_by(hour)
                 )
             ).all()
-            day = _bucket(session, CallRecord.submit_time, 10)
+            day = _bucket(CallRecord.submit_time, day_starts)
             per_day = (
                 await session.execute(
                     select(day, func.sum(CallRecord.cost))
@@ -90,18 +98,11 @@ class DashboardService:
                     .group_by(day)
                 )
             ).all()
-        by_hour = {key: (int(ok), int(total) - int(ok)) for key, ok, total in per_hour}
-        hours = []
-        for step in range(24):
-            start = first_hour + timedelta(hours=step)
-            ok, failed = by_hour.get(start.strftime("%Y-%m-%d %H"), (0, 0))
-            hours.append(HourBucket(start, ok, failed))
-        by_day = {key: _money(spend) for key, spend in per_day}
-        days = []
-        for step in range(30):
-            start = first_day + timedelta(days=step)
-            days.append(DayBucket(start, by_day.get(start.strftime("%Y-%m-%d"), _money(None))))
-        calls, answered_today, average, spend = today
+        by_hour = {int(key): (int(ok), int(total) - int(ok)) for key, ok, total in per_hour}
+        hours = [HourBucket(start, *by_hour.get(step, (0, 0))) for step, start in enumerate(hour_starts)]
+        by_day = {int(key): _money(spend) for key, spend in per_day}
+        days = [DayBucket(start, by_day.get(step, _money(None))) for step, start in enumerate(day_starts)]
+        calls, answered_today, average, spend = today_row
         return Dashboard(
             balance=balance,
             currency=currency,
@@ -111,13 +112,12 @@ class DashboardService:
         )
 
 
-def _bucket(session: AsyncSession, column: InstrumentedAttribute[datetime], width: int) -> ColumnElement[str]:
-    """The UTC time as text cut to its first `width` characters ("YYYY-MM-DD HH" or "YYYY-MM-DD"),
-    computed by the database so that the grouping happens there."""
-    if session.get_bind().dialect.name == "sqlite":  # stored as naive UTC text, "YYYY-MM-DD HH:MM:SS..."
-        return func.substr(column, 1, width)
-    pattern = "YYYY-MM-DD HH24" if width == 13 else "YYYY-MM-DD"
-    return func.to_char(func.timezone("UTC", column), pattern)
+def _bucket(column: InstrumentedAttribute[datetime], starts: list[datetime]) -> ColumnElement[int]:
+    """Which of the consecutive intervals beginning at `starts` holds the time (its index; the last one
+    is open-ended), computed by the database so that the grouping happens there. Comparing instants
+    works in any time zone (and across daylight-saving changes) on every database."""
+    whens = [(column < start, literal(index)) for index, start in enumerate(starts[1:])]
+    return case(*whens, else_=literal(len(starts) - 1))
 
 
 def _money(amount: Decimal | None) -> Decimal:

@@ -245,6 +245,7 @@ class ClientTransaction:
         self._data = request.to_bytes()
         self._ack_bytes: bytes | None = None
         self.retransmissions = 0
+        self.answered = False  # a final response came from the peer (not the 408/503 made up here)
 
     async def final_response(self) -> SipResponse:
         return await asyncio.shield(self._final)
@@ -297,6 +298,7 @@ class ClientTransaction:
             # holds this transaction (a reference cycle living until a full collection otherwise).
             self.on_provisional = None
             if not self._final.done():
+                self.answered = True
                 self._final.set_result(response)
             timers = self.layer.timers
             if self.is_invite and status < 300:

@@ -288,6 +288,8 @@ class ConsoleUser(Base):
     )
     operator: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)  # None: the browser's
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA name; None: UTC
 
 
 class ConsoleSession(Base):

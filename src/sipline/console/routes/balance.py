@@ -13,6 +13,7 @@ from sipline.billing.ledger import LedgerRow, LedgerService, LedgerWindow
 from sipline.billing.postings import Kind
 from sipline.console.csv_export import csv_download
 from sipline.console.filters import whole_number, window
+from sipline.console.i18n import zone_of
 from sipline.console.session import customer
 from sipline.console.text import _
 from sipline.console.web import platform_of, render
@@ -52,7 +53,7 @@ def filters_of(request: Request) -> LedgerFilters:
     values = {key: request.query_params.get(key, "")[:64] for key in ("start", "end", "page")}
     now = datetime.now(UTC)
     try:
-        start, end = window(values["start"], values["end"], now, DEFAULT_WINDOW)
+        start, end = window(values["start"], values["end"], now, DEFAULT_WINDOW, zone_of(request))
         for moment in (start, end):
             moment.astimezone(UTC)  # OverflowError: it has no UTC time (years 1 and 9999 at the ends)
         page = whole_number(values["page"], _("page"), MAX_PAGE) or 1
@@ -82,7 +83,7 @@ async def balance_page(request: Request, caller: Annotated[Caller, Depends(custo
         filters=filters,
         query=query,
         call_kinds=CALL_KINDS,
-        kind_labels=KIND_LABELS,
+        kind_labels={kind: _(label) for kind, label in KIND_LABELS.items()},  # in the user's language
     )
 
 

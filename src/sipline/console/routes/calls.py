@@ -56,7 +56,7 @@ async def progress(request: Request, voice_id: str, caller: Annotated[Caller, De
         request,
         "fragments/progress.html",
         voice_id=voice_id,
-        state=state.value,
+        state=state,
         ended=state == CallState.ENDED,
         record=record,
     )

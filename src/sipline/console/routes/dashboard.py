@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from sipline.console.i18n import zone_of
 from sipline.console.session import customer
+from sipline.console.text import _
 from sipline.console.web import chart_json, platform_of, render
 from sipline.services.auth import Caller
 
@@ -15,7 +17,8 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 @router.get("/dashboard")
 async def dashboard(request: Request, caller: Annotated[Caller, Depends(customer)]) -> Response:
     platform = platform_of(request)
-    figures = await platform.dashboard.dashboard(caller)
+    zone = zone_of(request)
+    figures = await platform.dashboard.dashboard(caller, zone=zone)
     registered = total = 0
     for app in await platform.tenancy.list_apps(caller.api_key):
         for phone in await platform.phones.phones(caller, app.app_id):
@@ -27,6 +30,13 @@ async def dashboard(request: Request, caller: Annotated[Caller, Depends(customer
         "failed": [bucket.failed for bucket in figures.hours],
         "days": [int(bucket.day.timestamp()) for bucket in figures.days],
         "spend": [float(bucket.spend) for bucket in figures.days],
+        "zone": zone.key,
+        "labels": {
+            "answered": _("answered"),
+            "failed": _("failed"),
+            "calls": _("calls"),
+            "spend": _("spend"),
+        },
     }
     return render(
         request,

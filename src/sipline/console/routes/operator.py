@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from sipline.console.routes.calls import hang_up_call, live_calls
+from sipline.console.routes.health_charts import health_extras
 from sipline.console.session import operator
+from sipline.console.text import _
 from sipline.console.web import PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain.errors import ApiError, parameter_error
 from sipline.services.console_users import SignedIn
@@ -24,13 +26,14 @@ def _tenancy(request: Request) -> TenancyService:
     return platform_of(request).tenancy
 
 
-def _decimal(text: str, field: str) -> Decimal:
+def _decimal(text: str, message: str) -> Decimal:
+    """The number in a form's field, or a refusal saying `message` (the field's, translated)."""
     try:
         if len(text) > 32:
             raise InvalidOperation
         return Decimal(text.strip())
     except InvalidOperation:
-        raise parameter_error(f"{field} must be a decimal number such as 10.50") from None
+        raise parameter_error(message) from None
 
 
 Page = Callable[[Request, str, int], Awaitable[Response]]
@@ -68,9 +71,13 @@ async def create_account(request: Request, _signed: Operator) -> Response:
         quote = form.get("quote_exchange", "").strip()
         created = await _tenancy(request).create_account(
             name=form.get("name", "")[:128],
-            balance=_decimal(form.get("balance", "") or "0", "balance"),
+            balance=_decimal(
+                form.get("balance", "") or "0", _("balance must be a decimal number such as 10.50")
+            ),
             currency=form.get("currency", "USD").strip().upper() or "USD",
-            quote_exchange=_decimal(quote, "quote exchange") if quote else None,
+            quote_exchange=(
+                _decimal(quote, _("quote exchange must be a decimal number such as 7.25")) if quote else None
+            ),
         )
     except ApiError as exc:
         return await _accounts_page(request, exc.reason, status=400)
@@ -84,7 +91,7 @@ async def account_action(request: Request, api_key: str, action: str, _signed: O
     async def change(form: Mapping[str, str]) -> object:
         if action in ("lock", "unlock"):
             return await tenancy.set_locked(api_key, action == "lock")
-        amount = _decimal(form.get("amount", ""), "amount")
+        amount = _decimal(form.get("amount", ""), _("amount must be a decimal number such as 10.50"))
         return await tenancy.top_up(api_key, amount, form.get("reference", "console")[:128])
 
     if action not in ("lock", "unlock", "topup"):
@@ -109,7 +116,7 @@ async def create_app(request: Request, _signed: Operator) -> Response:
     async def change(form: Mapping[str, str]) -> object:
         limit = form.get("phone_limit", "").strip()
         if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 9):
-            raise parameter_error("phone limit must be a whole number")
+            raise parameter_error(_("phone limit must be a whole number"))
         return await _tenancy(request).create_app(
             form.get("api_key", ""),
             name=form.get("name", "")[:128],
@@ -149,7 +156,7 @@ async def create_user(request: Request, _signed: Operator) -> Response:
 async def delete_user(request: Request, signed: Operator) -> Response:
     async def change(form: Mapping[str, str]) -> object:
         if form.get("email", "") == signed.user.email:
-            raise parameter_error("you cannot delete yourself")
+            raise parameter_error(_("you cannot delete yourself"))
         await platform_of(request).console_users.delete(form.get("email", ""))
         return None
 
@@ -180,9 +187,19 @@ async def health(request: Request, _signed: Operator) -> Response:
     platform = platform_of(request)
     report = await platform.readiness.check()
     figures = {
-        "calls in progress": len(platform.calls.active),
-        "calls placed since start": platform.calls.attempts,
-        "media sessions": platform.media.sessions(),
-        **{f"calls ended {code}": count for code, count in sorted(platform.calls.outcomes.items())},
+        _("calls in progress"): len(platform.calls.active),
+        _("calls placed since start"): platform.calls.attempts,
+        _("media sessions"): platform.media.sessions(),
+        **{
+            _("calls ended {code}").format(code=code): count
+            for code, count in sorted(platform.calls.outcomes.items())
+        },
     }
-    return render(request, "operator/health.html", report=report, ready=is_ready(report), figures=figures)
+    return render(
+        request,
+        "operator/health.html",
+        report=report,
+        ready=is_ready(report),
+        figures=figures,
+        **health_extras(platform),
+    )

@@ -13,11 +13,13 @@ from fastapi.responses import Response, StreamingResponse
 
 from sipline.calls.send_sip import CallOrder
 from sipline.console.session import COOKIE, customer
+from sipline.console.text import _
 from sipline.console.web import SECURITY_HEADERS, PageNotFound, form_of, platform_of, redirect, render
 from sipline.domain import calls, validation
-from sipline.domain.errors import ApiError
+from sipline.domain.errors import ApiError, parameter_error
 from sipline.domain.phones import NewPhoneGroup
 from sipline.services.auth import Caller
+from sipline.services.live_calls import CallState
 from sipline.services.phones import PhoneService, Registration
 from sipline.services.tenancy import AppView
 
@@ -63,7 +65,12 @@ async def add_group(request: Request, caller: Annotated[Caller, Depends(customer
     app_id = form.get("app", "")
     await app_of(request, caller, app_id)
     try:
-        quantity = validation.check(_quantity, form.get("quantity", ""), "quantity")
+        quantity = _quantity(form.get("quantity", ""))
+        if quantity is None:
+            low, high = validation.QUANTITY_MIN, validation.QUANTITY_MAX
+            raise parameter_error(
+                _("quantity must be a whole number {low}-{high}").format(low=low, high=high)
+            )
         group = NewPhoneGroup(
             group_name=validation.check(validation.name, form.get("group_name", ""), "group name"),
             phone_name=form.get("phone_name", ""),
@@ -79,10 +86,10 @@ async def add_group(request: Request, caller: Annotated[Caller, Depends(customer
     return redirect(f"/console/phones?app={app_id}")
 
 
-def _quantity(text: str) -> int:
+def _quantity(text: str) -> int | None:
     low, high = validation.QUANTITY_MIN, validation.QUANTITY_MAX
     if not (text.isascii() and text.isdigit() and len(text) <= 3 and low <= int(text) <= high):
-        raise ValueError(f"must be a whole number {low}-{high}")
+        return None
     return int(text)
 
 
@@ -115,7 +122,9 @@ async def click_to_call(
         voice_id = await service.send(caller, CallOrder(callee, display_num, account, app_id))
     except ApiError as exc:
         return render(request, "fragments/call_error.html", reason=exc.reason)
-    return render(request, "fragments/progress.html", voice_id=voice_id, state="phone ringing", ended=False)
+    return render(
+        request, "fragments/progress.html", voice_id=voice_id, state=CallState.PHONE_RINGING, ended=False
+    )
 
 
 def _registration_json(registration: Registration | None) -> dict[str, object]:
@@ -174,7 +183,7 @@ async def password(
     phones = _phones(request)
     try:
         if action == "reset":
-            shown, note = await phones.reset_password(caller, app_id, account), "new password: "
+            shown, note = await phones.reset_password(caller, app_id, account), _("new password: ")
         else:
             shown, note = await phones.password(caller, app_id, account), ""
     except ApiError:

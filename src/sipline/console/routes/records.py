@@ -12,7 +12,9 @@ from fastapi.responses import Response
 
 from sipline.console.csv_export import csv_download
 from sipline.console.filters import whole_number, window
+from sipline.console.i18n import zone_of
 from sipline.console.session import customer
+from sipline.console.text import _
 from sipline.console.web import PageNotFound, platform_of, render
 from sipline.domain.errors import ApiError
 from sipline.domain.paging import MAX_PAGE, PageRequest
@@ -51,18 +53,19 @@ def filters_of(request: Request) -> Filters:
     now = datetime.now(UTC)
     default_window = TimeWindow(now - timedelta(days=1), now)
     try:
-        start, end = window(values["start"], values["end"], now, timedelta(days=1))
+        start, end = window(values["start"], values["end"], now, timedelta(days=1), zone_of(request))
         where = RecordFilter(
             TimeWindow(start, end),
             group_name=values["group"] or None,
             phone_name=values["phone"] or None,
             termination_code=values["code"] or None,
             answered_only=values["answered"] == "1",
-            min_duration=whole_number(values["min_duration"], "minimum duration", 86_400),
+            min_duration=whole_number(values["min_duration"], _("minimum duration"), 86_400),
         )
-        page = whole_number(values["page"], "page", MAX_PAGE) or 1
+        page = whole_number(values["page"], _("page"), MAX_PAGE) or 1
     except (ValueError, OverflowError) as exc:
-        return Filters(values, RecordFilter(default_window), 1, f"Filters not applied: {exc}")
+        error = _("Filters not applied: {reason}").format(reason=exc)
+        return Filters(values, RecordFilter(default_window), 1, error)
     return Filters(values, where, max(page, 1))
 
 

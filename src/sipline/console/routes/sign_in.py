@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from sipline.console.i18n import use_language
 from sipline.console.session import (
     COOKIE,
     CSRF_FIELD,
@@ -15,6 +16,7 @@ from sipline.console.session import (
     set_cookie,
     signed_in,
 )
+from sipline.console.text import _
 from sipline.console.throttle import LoginThrottle
 from sipline.console.web import Refused, form_of, platform_of, redirect, render
 from sipline.services.console_users import SignedIn
@@ -47,22 +49,24 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    use_language(request)
     form = await form_of(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD, "")
     if not (cookie and sent and hmac.compare_digest(cookie.encode(), sent.encode())):
-        raise Refused(403, "The sign-in form has expired: reload the page and try again.")
+        raise Refused(403, _("The sign-in form has expired: reload the page and try again."))
     email = form.get("email", "").strip().lower()[:254]
     password = form.get("password", "")
     source = request.client.host if request.client else "unknown"
     throttle: LoginThrottle = request.app.state.console_throttle
     if throttle.blocked(email, source):
-        return _login_page(request, 429, "Too many failed sign-ins: wait a few minutes and try again.", email)
+        message = _("Too many failed sign-ins: wait a few minutes and try again.")
+        return _login_page(request, 429, message, email)
     users = platform_of(request).console_users
     result = await users.sign_in(email, password)
     if result is None:
         throttle.failed(email, source)
-        return _login_page(request, 401, "Wrong e-mail or password.", email)
+        return _login_page(request, 401, _("Wrong e-mail or password."), email)
     throttle.succeeded(email)
     token, signed = result
     response = redirect(_home(signed))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from sipline.console.i18n import zone_of
 from sipline.console.routes.phones import app_of
 from sipline.console.session import customer
 from sipline.console.text import _
@@ -66,8 +67,8 @@ async def _page(
         view=view,
         log=log,
         outbox=outbox,
-        event_labels=EVENT_LABELS,
-        state_labels=STATE_LABELS,
+        event_labels={event: _(label) for event, label in EVENT_LABELS.items()},  # in the user's language
+        state_labels={state: _(label) for state, label in STATE_LABELS.items()},
         replayable=(FAILED, DISABLED),
         notice=notice,
         error=error,
@@ -122,7 +123,7 @@ async def rotate_secret(request: Request, caller: Annotated[Caller, Depends(cust
         return await _page(request, caller, app_id, error=exc.reason, status=400)
     notice = _("A new signing secret is in use: reveal it to update your receiver.")
     if view.previous_secret_expires_at is not None:
-        until = view.previous_secret_expires_at.isoformat(timespec="seconds")
+        until = view.previous_secret_expires_at.astimezone(zone_of(request)).isoformat(timespec="seconds")
         notice += " " + _("The previous one signs beside it until {until}.").format(until=until)
     return await _page(request, caller, app_id, notice=notice)
 
