@@ -8,7 +8,6 @@ import pytest
 from sipline.bootstrap import Platform
 from tests.conftest import free_port
 from tests.console.conftest import Console
-from tests.console.test_operator import operator as operator  # a fixture, used by name
 
 Browsers = Callable[..., Awaitable[Console]]
 SECRET = "hunter2-never-shown"
