@@ -124,20 +124,32 @@ def carrier(port: int, calls: int, workdir: Path, seconds: float) -> SippPeer:
 # -- sipline --------------------------------------------------------------------------------------------
 
 
-def unfinished_records(data_dir: Path, deadline: float) -> int:
-    """Records not ended with terminationCode 200, once every record is settled (or time is up)."""
+def last_record(data_dir: Path) -> int:
+    """The newest record's row id: a step's records are those after it."""
+    with sqlite3.connect(data_dir / "sipline.db") as db:
+        return int(db.execute("SELECT coalesce(max(id), 0) FROM call_records").fetchone()[0])
+
+
+def unfinished_records(data_dir: Path, deadline: float, after: int) -> int:
+    """The step's records (row ids after ``after``) not ended with terminationCode 200, once every one
+    is settled (or time is up). Earlier steps' records do not count: a call lost at one rate is that
+    step's, not every later one's."""
     with sqlite3.connect(data_dir / "sipline.db") as db:
         while True:
-            open_calls = db.execute("SELECT count(*) FROM call_records WHERE hangup_time IS NULL").fetchone()[
-                0
-            ]
+            open_calls = db.execute(
+                "SELECT count(*) FROM call_records WHERE id > ? AND hangup_time IS NULL", (after,)
+            ).fetchone()[0]
             if open_calls == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        bad = db.execute(
-            "SELECT count(*) FROM call_records WHERE termination_code IS NULL OR termination_code != '200'"
-        ).fetchone()[0]
-    return int(bad)
+        codes = db.execute(
+            "SELECT coalesce(termination_code, 'open'), count(*) FROM call_records WHERE id > ?"
+            " AND (termination_code IS NULL OR termination_code != '200') GROUP BY 1 ORDER BY 2 DESC",
+            (after,),
+        ).fetchall()
+    if codes:  # why the step is not clean
+        print("  records not ended 200: " + ", ".join(f"{count} {code}" for code, count in codes))
+    return sum(int(count) for _code, count in codes)
 
 
 def carrier_trunk(port: int) -> dict[str, str]:
@@ -197,6 +209,7 @@ def sipline_steps(
             )  # fmt: skip
             trunk = carrier(carrier_port, calls, workdir, seconds)
             time.sleep(0.5)
+            before = last_record(platform.data_dir)
             attempted, accepted, elapsed, latencies = asyncio.run(drive(platform, rotation, rate, seconds))
             phone_screen, carrier_screen = answering.finish(), trunk.finish()
             step = Step(
@@ -210,7 +223,7 @@ def sipline_steps(
                 sipp_counter(phone_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
                 retransmissions(phone_screen) + retransmissions(carrier_screen),
                 elapsed,
-                unfinished_records(platform.data_dir, time.monotonic() + 10),
+                unfinished_records(platform.data_dir, time.monotonic() + 10, before),
                 latencies[int(len(latencies) * 0.99)],
             )
             p50, p99 = latencies[len(latencies) // 2], step.p99_latency
@@ -264,6 +277,7 @@ def dialling_step(
     calls = int(rate * seconds)
     trunk = carrier(carrier_port, calls, workdir, seconds)
     time.sleep(0.3)
+    before = last_record(data_dir) if data_dir is not None else 0
     start = time.monotonic()
     calling = SippPeer(
         [*caller, "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)), "-m", str(calls),
@@ -282,7 +296,7 @@ def dialling_step(
         sipp_counter(caller_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
         retransmissions(caller_screen) + retransmissions(carrier_screen),
         min(elapsed, calls / rate) if ok == calls else elapsed,
-        unfinished_records(data_dir, time.monotonic() + 10) if data_dir is not None else 0,
+        unfinished_records(data_dir, time.monotonic() + 10, before) if data_dir is not None else 0,
     )
     print(_row(step))
     return step
@@ -374,12 +388,15 @@ def main() -> None:
     best: dict[str, float | None] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        # each mode on a platform (and database) of its own: one mode's records are not another's
+        for name in wanted:
+            (workdir / name).mkdir()
         if "sipline" in wanted:
-            best["sendSip"] = sipline_steps(rates, args.seconds, workdir, phones=phones)
+            best["sendSip"] = sipline_steps(rates, args.seconds, workdir / "sipline", phones=phones)
         if "handset" in wanted:
-            best["handset"] = handset_steps(rates, args.seconds, workdir, phones)
+            best["handset"] = handset_steps(rates, args.seconds, workdir / "handset", phones)
         if "sippy" in wanted:
-            best["sippy"] = sippy_steps(rates, args.seconds, workdir)
+            best["sippy"] = sippy_steps(rates, args.seconds, workdir / "sippy")
     print(summary(best))
 
 
