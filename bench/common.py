@@ -85,6 +85,7 @@ def served_platform(
     """`sipline serve` pinned to CPU 0 with `phones` phones created through its API; on SQLite in
     `workdir` unless `database_url` says otherwise."""
     env = os.environ | {"SIPLINE_DATA_DIR": str(workdir / "sipline"), "SIPLINE_LOG_LEVEL": "WARNING"}
+    env["SIPLINE_TRUNK_PING_INTERVAL"] = "0"  # the SIPp carriers count an OPTIONS as one of their -m calls
     env |= extra_env or {}
     env.pop("SIPLINE_DATABASE_URL", None)
     if database_url is not None:

@@ -22,6 +22,7 @@ SANDBOX_TRUNK = "sandbox"
 
 
 # Standard Webhooks' schedule: right away, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+MIN_TRUNK_PING_INTERVAL = 5  # seconds between OPTIONS pings at the oftenest
 PUSH_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0)
 
 
@@ -194,7 +195,10 @@ class Settings(BaseSettings):
         0, ge=0, le=65535, description="UDP/TCP port of the built-in sandbox carrier (0: any free port)."
     )
     trunk_ping_interval: float = Field(
-        30, ge=5, le=3600, description="Seconds between the OPTIONS pings of each trunk (reachability)."
+        30,
+        ge=0,
+        le=3600,
+        description="Seconds between the OPTIONS pings of each trunk (reachability), 5-3600; 0: no pings.",
     )
     trunk_ping_timeout: float = Field(
         5, ge=1, le=32, description="Seconds a trunk has to answer an OPTIONS ping before it failed."
@@ -328,6 +332,13 @@ class Settings(BaseSettings):
     push_poll_interval: float = Field(
         0.5, ge=0.01, le=60, description="Seconds between looks at the push outbox when idle."
     )
+
+    @field_validator("trunk_ping_interval")
+    @classmethod
+    def _ping_interval(cls, value: float) -> float:
+        if 0 < value < MIN_TRUNK_PING_INTERVAL:  # oftener would be a flood to the carrier
+            raise ValueError(f"must be 0 (no pings) or {MIN_TRUNK_PING_INTERVAL}-3600 seconds")
+        return value
 
     @field_validator("push_retry_schedule", mode="before")
     @classmethod

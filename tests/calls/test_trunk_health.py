@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -152,3 +153,12 @@ async def test_the_stacks_own_503_is_not_an_answer(platform: Platform) -> None:
     trunk = platform.settings.trunk_table()["silent-udp"]
     ping = await platform.trunk_health.ping(trunk)
     assert (ping.status, ping.failure) == (None, PingFailure.UNREACHABLE)
+
+
+async def test_no_pings_at_an_interval_of_0(running: Platform) -> None:
+    """`trunk_ping_interval = 0`: the monitor sends nothing and every trunk stays unknown."""
+    monitor = running.trunk_health
+    monitor.policy = replace(monitor.policy, interval=0)
+    await asyncio.wait_for(monitor.run(), 1)  # returns at once instead of pinging forever
+    assert {status.health.state for status in monitor.statuses()} == {TrunkState.UNKNOWN}
+    assert running.sip.transport.counters.sent_counts == {}  # not one OPTIONS went out

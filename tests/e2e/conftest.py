@@ -33,6 +33,9 @@ class Served:
             "SIPLINE_ADMIN_TOKEN": ADMIN_TOKEN,
             "SIPLINE_LOG_LEVEL": "DEBUG",
             "SIPLINE_DIRECTORY_POLL_INTERVAL": "0.1",
+            # The tests' SIPp carriers are scripted for INVITEs and end after -m calls: an OPTIONS ping
+            # would count as one. Tests of the pings turn them on (tests/browser/test_trunks.py).
+            "SIPLINE_TRUNK_PING_INTERVAL": "0",
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.launcher: list[str] = []  # a command the server runs under, e.g. prlimit

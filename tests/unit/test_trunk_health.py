@@ -82,6 +82,8 @@ def test_a_ping_is_an_answer_or_a_failure_never_both_nor_a_provisional() -> None
     ("setting", "value"),
     [
         ("trunk_ping_interval", 4.9),
+        ("trunk_ping_interval", 0.5),
+        ("trunk_ping_interval", -1),
         ("trunk_ping_interval", 3601),
         ("trunk_ping_timeout", 0.5),
         ("trunk_ping_timeout", 33),

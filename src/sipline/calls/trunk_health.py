@@ -66,7 +66,10 @@ class TrunkMonitor:
         return self._health.get(name, TrunkHealth())
 
     async def run(self) -> None:
-        """Ping every trunk now, then every interval (from round start to round start), until cancelled."""
+        """Ping every trunk now, then every interval (from round start to round start), until cancelled;
+        an interval of 0 sends none (every trunk stays unknown)."""
+        if self.policy.interval <= 0:
+            return
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
