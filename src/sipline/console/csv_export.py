@@ -3,11 +3,14 @@ spreadsheet would run as formulas defused."""
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
 
 from fastapi.responses import StreamingResponse
 
 from sipline.console.web import SECURITY_HEADERS
+
+T = TypeVar("T")
 
 
 def csv_line(row: Sequence[object]) -> str:
@@ -30,14 +33,17 @@ def _is_number(cell: str) -> bool:
 
 
 def csv_download(
-    columns: Sequence[str], rows: AsyncIterator[Sequence[object]], filename: str
+    columns: Sequence[str],
+    rows: AsyncIterator[T],
+    cells: Callable[[T], Sequence[object]],
+    filename: str,
 ) -> StreamingResponse:
-    """The header line, then each row as the iterator yields it."""
+    """The header line, then each row's ``cells`` as the iterator yields it."""
 
     async def lines() -> AsyncIterator[str]:
         yield csv_line(columns)
         async for row in rows:
-            yield csv_line(row)
+            yield csv_line(cells(row))
 
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)

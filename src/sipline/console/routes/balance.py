@@ -1,7 +1,7 @@
 """/console/balance: the account's balance and its ledger (a time window, newest first, 50 a page,
 each row's running balance, a call's rows linked to its record), and the streamed CSV of the window."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -102,10 +102,5 @@ async def balance_csv(request: Request, caller: Annotated[Caller, Depends(custom
     filters = filters_of(request)
     if filters.error:
         return render(request, "error.html", status=400, message=filters.error)
-    ledger = _ledger(request)
-
-    async def rows() -> AsyncIterator[list[object]]:
-        async for row in ledger.stream(caller.account_id, filters.window):
-            yield _csv_row(row)
-
-    return csv_download(CSV_COLUMNS, rows(), "ledger.csv")
+    rows = _ledger(request).stream(caller.account_id, filters.window)
+    return csv_download(CSV_COLUMNS, rows, _csv_row, "ledger.csv")

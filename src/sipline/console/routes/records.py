@@ -1,7 +1,7 @@
 """/console/records: filters, paging, the streamed CSV export of the filtered set, and a call's page
 (timeline, cost and rating terms, digits, the recording)."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -98,13 +98,8 @@ async def records_csv(request: Request, caller: Annotated[Caller, Depends(custom
     filters = filters_of(request)
     if filters.error:
         return render(request, "error.html", status=400, message=filters.error)
-    records = _records(request)
-
-    async def rows() -> AsyncIterator[list[object]]:
-        async for record in records.stream(caller, filters.where):
-            yield _csv_row(record)
-
-    return csv_download(CSV_COLUMNS, rows(), "records.csv")
+    rows = _records(request).stream(caller, filters.where)
+    return csv_download(CSV_COLUMNS, rows, _csv_row, "records.csv")
 
 
 @router.get("/records/{voice_id}")
