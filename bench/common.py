@@ -49,6 +49,15 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0)
     raise SystemExit(f"{url} did not come up")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process `pid` (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
+
+
 def pinned(command: list[str], cpu: str) -> list[str]:
     """Run `command` on one CPU (taskset), so server and load generator do not share a core."""
     return ["taskset", "-c", cpu, *command] if shutil.which("taskset") else command

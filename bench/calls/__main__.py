@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import os
 import re
@@ -38,6 +39,7 @@ from pathlib import Path
 from bench.common import (
     ServedPlatform,
     SippPeer,
+    cpu_seconds,
     drive,
     free_port,
     pinned,
@@ -67,6 +69,11 @@ class Step:
     elapsed: float  # seconds it took to issue the attempts
     bad_records: int = 0
     p99_latency: float = 0.0  # of sendSip, from when it was due (sippy: none)
+    cpu_seconds: float = 0.0  # the server's (sipline's or sippy's) CPU time over the step
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return self.cpu_seconds * 1000 / self.attempted if self.attempted else 0.0
 
     @property
     def clean(self) -> bool:
@@ -209,9 +216,10 @@ def sipline_steps(
             )  # fmt: skip
             trunk = carrier(carrier_port, calls, workdir, seconds)
             time.sleep(0.5)
-            before = last_record(platform.data_dir)
+            before, cpu_before = last_record(platform.data_dir), cpu_seconds(platform.pid)
             attempted, accepted, elapsed, latencies = asyncio.run(drive(platform, rotation, rate, seconds))
             phone_screen, carrier_screen = answering.finish(), trunk.finish()
+            unfinished = unfinished_records(platform.data_dir, time.monotonic() + 10, before)
             step = Step(
                 rate,
                 attempted,
@@ -223,8 +231,9 @@ def sipline_steps(
                 sipp_counter(phone_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
                 retransmissions(phone_screen) + retransmissions(carrier_screen),
                 elapsed,
-                unfinished_records(platform.data_dir, time.monotonic() + 10, before),
+                unfinished,
                 latencies[int(len(latencies) * 0.99)],
+                cpu_seconds(platform.pid) - cpu_before,
             )
             p50, p99 = latencies[len(latencies) // 2], step.p99_latency
             print(f"{_row(step)}   sendSip latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
@@ -246,7 +255,8 @@ def sippy_b2bua() -> Path:
 
 
 @contextmanager
-def sippy_running(carrier_port: int, workdir: Path) -> Iterator[int]:
+def sippy_running(carrier_port: int, workdir: Path) -> Iterator[tuple[int, int]]:
+    """sippy's B2BUA towards the carrier: its port and process id."""
     port = free_port(socket.SOCK_DGRAM)
     log = workdir / "sippy.log"
     process = subprocess.Popen(
@@ -258,7 +268,7 @@ def sippy_running(carrier_port: int, workdir: Path) -> Iterator[int]:
     if process.poll() is not None:
         raise SystemExit(f"sippy did not start (exit {process.returncode}); see {log}")
     try:
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(15)
@@ -270,14 +280,16 @@ def dialling_step(
     caller: list[str],
     carrier_port: int,
     workdir: Path,
+    server_pid: int,
     data_dir: Path | None = None,
 ) -> Step:
-    """One step of SIPp calling at ``rate`` (``caller``: its target and scenario) to the carrier; with
-    ``data_dir``, the platform's records are checked too."""
+    """One step of SIPp calling at ``rate`` (``caller``: its target and scenario) through the server
+    ``server_pid`` to the carrier; with ``data_dir``, the platform's records are checked too."""
     calls = int(rate * seconds)
     trunk = carrier(carrier_port, calls, workdir, seconds)
     time.sleep(0.3)
     before = last_record(data_dir) if data_dir is not None else 0
+    cpu_before = cpu_seconds(server_pid)
     start = time.monotonic()
     calling = SippPeer(
         [*caller, "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)), "-m", str(calls),
@@ -288,6 +300,7 @@ def dialling_step(
     elapsed = max(time.monotonic() - start - 1.0, 1e-3)  # minus the last call's 1 s of talk
     carrier_screen = trunk.finish()
     ok = sipp_counter(caller_screen, "Successful call")
+    unfinished = unfinished_records(data_dir, time.monotonic() + 10, before) if data_dir is not None else 0
     step = Step(
         rate,
         calls,
@@ -296,7 +309,8 @@ def dialling_step(
         sipp_counter(caller_screen, "Failed call") + sipp_counter(carrier_screen, "Failed call"),
         retransmissions(caller_screen) + retransmissions(carrier_screen),
         min(elapsed, calls / rate) if ok == calls else elapsed,
-        unfinished_records(data_dir, time.monotonic() + 10, before) if data_dir is not None else 0,
+        unfinished,
+        cpu_seconds=cpu_seconds(server_pid) - cpu_before,
     )
     print(_row(step))
     return step
@@ -309,8 +323,9 @@ def handset_steps(rates: list[int], seconds: float, workdir: Path, phones: int =
     with registered_platform(title, rates, workdir, phones=phones) as (platform, carrier_port, _port, climb):
         users = workdir / "users.csv"  # written by register_phones: every phone, in turn
         caller = [f"127.0.0.1:{platform.sip_port}", "-sf", str(HERE / "handset_uac.xml"), "-inf", str(users)]
+        dial = functools.partial(dialling_step, caller=caller, carrier_port=carrier_port, workdir=workdir)
         for rate in climb:
-            climb.record(dialling_step(rate, seconds, caller, carrier_port, workdir, platform.data_dir))
+            climb.record(dial(rate, seconds, server_pid=platform.pid, data_dir=platform.data_dir))
     return climb.best
 
 
@@ -319,22 +334,23 @@ def sippy_steps(rates: list[int], seconds: float, workdir: Path) -> float:
     print("\nsippy b2bua_simple (1 core): SIPp calls through it to the same carrier")
     print(_header())
     climb = Climb(rates)
-    with sippy_running(carrier_port, workdir) as port:
+    with sippy_running(carrier_port, workdir) as (port, pid):
         for rate in climb:
             caller = [f"127.0.0.1:{port}", "-sn", "uac", "-d", "1000"]
-            climb.record(dialling_step(rate, seconds, caller, carrier_port, workdir))
+            climb.record(dialling_step(rate, seconds, caller, carrier_port, workdir, pid))
     return climb.best
 
 
 def _header() -> str:
     columns = f"{'rate/s':>7} {'calls':>6} {'accepted':>8} {'completed':>9} {'failed':>6} {'retrans':>7}"
-    return f"{columns} {'calls/s':>8}  clean"
+    return f"{columns} {'calls/s':>8} {'cpu ms/call':>11}  clean"
 
 
 def _row(step: Step) -> str:
     return (
         f"{step.rate:>7} {step.attempted:>6} {step.accepted:>8} {step.completed:>9} {step.failed:>6} "
-        f"{step.retransmissions:>7} {step.achieved:>8,.0f}  {'yes' if step.clean else 'NO'}"
+        f"{step.retransmissions:>7} {step.achieved:>8,.0f} {step.cpu_ms_per_call:>11.2f}  "
+        f"{'yes' if step.clean else 'NO'}"
     )
 
 

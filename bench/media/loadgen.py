@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.common import pinned
+from bench.common import cpu_seconds, pinned
 
 SOURCE = Path(__file__).resolve().parent / "loadgen.c"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 NICE = -10  # the systems and the generator before the other work on this (shared) machine
 
 
@@ -101,12 +100,6 @@ class Step:
     def clean(self, max_p99_ms: float) -> bool:
         """Every call carried without loss, nothing misrouted, and p99 latency under the limit."""
         return self.lost == 0 and self.summary["misrouted"] == 0 and self.p99_ms < max_p99_ms
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of process `pid` (all its threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
 
 
 def run_queue_seconds(pid: int) -> float:
