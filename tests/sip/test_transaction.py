@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -86,6 +87,14 @@ def send(peer: Peer, stack: Stack, data: bytes) -> None:
     peer.transport.sendto(data, ("127.0.0.1", stack.transport.port))
 
 
+def outgoing(method: str, port: int, call_id: str) -> SipRequest:
+    """A request of ours to the peer's ``port`` (the layer adds the Via)."""
+    return SipRequest(method, f"sip:x@127.0.0.1:{port}", [
+        ("Max-Forwards", "70"), ("From", "<sip:a@127.0.0.1>;tag=z"), ("To", "<sip:x@127.0.0.1>"),
+        ("Call-ID", call_id), ("CSeq", f"1 {method}"),
+    ])  # fmt: skip
+
+
 @pytest.mark.parametrize("branch", ["z9hG4bKnonInvite1", None])  # RFC 3261 and RFC 2543 matching
 async def test_non_invite_retransmission_gets_same_answer(peer: Peer, branch: str | None) -> None:
     stack = await make_stack(lambda tx: tx.reply(200))
@@ -163,10 +172,7 @@ async def test_client_transaction_times_out_with_408(peer: Peer) -> None:
     try:
         assert peer.transport is not None
         port = peer.transport.get_extra_info("sockname")[1]
-        options = SipRequest("OPTIONS", f"sip:x@127.0.0.1:{port}", [
-            ("Max-Forwards", "70"), ("From", "<sip:a@127.0.0.1>;tag=z"), ("To", "<sip:x@127.0.0.1>"),
-            ("Call-ID", "t-1"), ("CSeq", "1 OPTIONS"),
-        ])  # fmt: skip
+        options = outgoing("OPTIONS", port, "t-1")
         flow = await stack.transport.flow_to("udp", ("127.0.0.1", port))
         tx = stack.layer.send_request(options, flow)
         final = await asyncio.wait_for(tx.final_response(), 3)
@@ -186,10 +192,7 @@ async def test_timer_c_ends_an_invite_that_only_rings(peer: Peer) -> None:
     try:
         assert peer.transport is not None
         port = peer.transport.get_extra_info("sockname")[1]
-        invite = SipRequest("INVITE", f"sip:x@127.0.0.1:{port}", [
-            ("Max-Forwards", "70"), ("From", "<sip:a@127.0.0.1>;tag=z"), ("To", "<sip:x@127.0.0.1>"),
-            ("Call-ID", "c-1"), ("CSeq", "1 INVITE"),
-        ])  # fmt: skip
+        invite = outgoing("INVITE", port, "c-1")
         tx = layer.send_request(invite, await transport.flow_to("udp", ("127.0.0.1", port)))
         received = await peer.next()
         assert isinstance(received, SipRequest)
@@ -202,3 +205,68 @@ async def test_timer_c_ends_an_invite_that_only_rings(peer: Peer) -> None:
     finally:
         layer.close()
         await transport.stop()
+
+
+async def test_an_answered_invite_lingers_as_its_2xx_alone(peer: Peer) -> None:
+    """RFC 6026 Accepted (timer L): a retransmitted INVITE gets the same 2xx, a CANCEL 200 and no
+    487; the transaction and its parsed messages are freed as soon as the TU lets go of them."""
+    stack = await make_stack(lambda tx: tx.reply(200))
+    try:
+        send(peer, stack, request(peer, "INVITE", "z9hG4bKinv4"))
+        ok = await peer.next()
+        assert isinstance(ok, SipResponse) and ok.status == 200
+        send(peer, stack, request(peer, "ACK", "z9hG4bKack4", "ACK", to_tag=ok.to.tag or ""))
+        await asyncio.sleep(0.05)
+        peer.drain()
+        answered = weakref.ref(stack.requests.pop())
+        assert answered() is None  # nothing but the TU held it: no cycle waits for the collector
+        send(peer, stack, request(peer, "INVITE", "z9hG4bKinv4"))
+        again = await peer.next()
+        assert isinstance(again, SipResponse) and bytes(again) == bytes(ok)
+        send(peer, stack, request(peer, "CANCEL", "z9hG4bKinv4"))
+        cancelled = await peer.next()
+        assert isinstance(cancelled, SipResponse) and (cancelled.status, cancelled.cseq.method) == (
+            200,
+            "CANCEL",
+        )
+        assert await peer.next(0.1) is None and stack.requests == []
+        await asyncio.sleep(FAST.timeout + 0.2)
+        assert stack.layer.server == {}  # timer L fired
+    finally:
+        stack.layer.close()
+        await stack.transport.stop()
+
+
+async def test_an_acknowledged_2xx_lingers_as_its_ack_alone(peer: Peer) -> None:
+    """RFC 6026 Accepted on the client (timer M): a retransmitted 2xx gets the same ACK again, and
+    the transaction is freed as soon as the TU lets go of it."""
+    stack = await make_stack(lambda tx: None)
+    try:
+        assert peer.transport is not None
+        port = peer.transport.get_extra_info("sockname")[1]
+        invite = outgoing("INVITE", port, "m-1")
+        tx = stack.layer.send_request(invite, await stack.transport.flow_to("udp", ("127.0.0.1", port)))
+        received = await peer.next()
+        assert isinstance(received, SipRequest)
+        ok = make_response(received, 200, to_tag="m1").to_bytes()
+        peer.transport.sendto(ok, ("127.0.0.1", stack.transport.port))
+        assert (await asyncio.wait_for(tx.final_response(), 1)).status == 200
+        ack = SipRequest("ACK", f"sip:x@127.0.0.1:{port}", [
+            ("Via", f"SIP/2.0/UDP 127.0.0.1:{stack.transport.port};branch=z9hG4bKackm1"),
+            ("Max-Forwards", "70"), ("From", "<sip:a@127.0.0.1>;tag=z"), ("To", "<sip:x@127.0.0.1>;tag=m1"),
+            ("Call-ID", "m-1"), ("CSeq", "1 ACK"),
+        ])  # fmt: skip
+        tx.send_ack(ack)
+        first = await peer.next()
+        assert isinstance(first, SipRequest) and first.method == "ACK"
+        acknowledged = weakref.ref(tx)
+        del tx
+        assert acknowledged() is None
+        peer.transport.sendto(ok, ("127.0.0.1", stack.transport.port))  # the ACK was lost
+        again = await peer.next()
+        assert isinstance(again, SipRequest) and bytes(again) == bytes(first)
+        await asyncio.sleep(FAST.timeout + 0.2)
+        assert stack.layer.client == {}  # timer M fired
+    finally:
+        stack.layer.close()
+        await stack.transport.stop()

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from sipline.sip.headers import MAGIC_COOKIE, Via
 from sipline.sip.message import SipRequest, SipResponse, make_response
@@ -140,10 +141,12 @@ class ServerTransaction:
         # the TU's dialog) would otherwise keep a reference cycle alive until a full collection.
         self._cancel_callbacks.clear()
         if self.is_invite and status < 300:
-            # RFC 6026 Accepted: absorb INVITE retransmissions; the layer retransmits the 2xx
+            # RFC 6026 Accepted: absorb INVITE retransmissions (timer L, by what lingers of this
+            # transaction); the layer retransmits the 2xx until the ACK
             self.state = State.ACCEPTED
-            self._timers.start("L", timers.timeout, self.terminate)
+            self._timers.cancel_all()
             self.layer.start_2xx_retransmission(self, data)
+            self.layer.linger(self.layer.server, self.key, data, self.flow, State.ACCEPTED)
         elif self.is_invite:
             self.state = State.COMPLETED
             if not self.flow.reliable:
@@ -152,8 +155,10 @@ class ServerTransaction:
         else:
             self.state = State.COMPLETED
             self._timers.cancel_all()
-            # hand over to a small absorber so the parsed request can be freed (memory under load)
-            self.layer.server_completed(self, data)
+            if self.flow.reliable:  # timer J is 0 on reliable transports
+                self.layer.server_terminated(self)
+            else:
+                self.layer.linger(self.layer.server, self.key, data, self.flow, State.COMPLETED)
 
     def _auto_trying(self) -> None:
         if self.state is State.PROCEEDING and self.last_response is None:
@@ -198,27 +203,45 @@ class ServerTransaction:
             self.layer.server_terminated(self)
 
 
-class _CompletedNonInvite:
-    """What remains of a non-INVITE server transaction after its final response (timer J)."""
+class _Lingering:
+    """What remains of a transaction for its last 64*T1 once its outcome is settled: timer J of a
+    non-INVITE server transaction (Completed), L of an INVITE server transaction and M of an INVITE
+    client transaction (RFC 6026 Accepted). It answers retransmissions with ``data`` (the final
+    response; the ACK of a 2xx) and holds no parsed message: at hundreds of calls a second, those
+    lingering 32 s were most of the heap, and most of the garbage collector's work."""
 
-    __slots__ = ("data", "expires", "flow", "key", "layer", "state")
+    __slots__ = ("data", "expires", "flow", "key", "layer", "state", "table")
 
     def __init__(
-        self, layer: TransactionLayer, key: Hashable, data: bytes, flow: Flow, expires: float
+        self,
+        layer: TransactionLayer,
+        table: dict[Hashable, Any],
+        key: Hashable,
+        data: bytes,
+        flow: Flow,
+        state: State,
+        expires: float,
     ) -> None:
         self.layer = layer
+        self.table = table  # the layer's server or client transactions
         self.key = key
         self.data = data
         self.flow = flow
-        self.state = State.COMPLETED
-        self.expires = expires  # loop time at which timer J fires
+        self.state = state
+        self.expires = expires  # loop time at which the timer fires
 
     def on_retransmission(self, request: SipRequest) -> None:
+        """A server transaction's request again: its final response again."""
         self.layer.transport.send(self.data, self.flow)
 
+    def on_response(self, response: SipResponse) -> None:
+        """A client transaction's 2xx again (its ACK was lost): the ACK again."""
+        if response.status >= 200:
+            self.layer.transport.send(self.data, self.flow)
+
     def terminate(self) -> None:
-        if self.layer.server.get(self.key) is self:
-            del self.layer.server[self.key]
+        if self.table.get(self.key) is self:
+            del self.table[self.key]
 
 
 class ClientTransaction:
@@ -316,9 +339,13 @@ class ClientTransaction:
             self.layer.transport.send(self._ack_bytes, self.flow)  # retransmitted final: ACK again
 
     def send_ack(self, ack: SipRequest) -> None:
-        """Send the TU's ACK for a 2xx; it is re-sent when the 2xx is retransmitted."""
+        """Send the TU's ACK for a 2xx; it is re-sent when the 2xx is retransmitted (timer M, by
+        what lingers of this transaction)."""
         self._ack_bytes = ack.to_bytes()
         self.layer.transport.send(self._ack_bytes, self.flow)
+        if self.state is State.ACCEPTED:
+            self._timers.cancel_all()
+            self.layer.linger(self.layer.client, self.key, self._ack_bytes, self.flow, State.ACCEPTED)
 
     def _ack_for_failure(self, response: SipResponse) -> SipRequest:
         request = self.request
@@ -363,13 +390,13 @@ class TransactionLayer:
         # statelessly (RFC 3261 §8.2.7), e.g. a challenge to an unauthenticated REGISTER.
         self.stateless = stateless
         self.timers = timers or TimerConfig()
-        self.server: dict[Hashable, ServerTransaction | _CompletedNonInvite] = {}
-        self.client: dict[Hashable, ClientTransaction] = {}
+        self.server: dict[Hashable, ServerTransaction | _Lingering] = {}
+        self.client: dict[Hashable, ClientTransaction | _Lingering] = {}
         self._pending_2xx: dict[tuple[str, int], tuple[ServerTransaction, asyncio.TimerHandle | None]] = {}
-        # Timer J is the same for every UDP non-INVITE server transaction, so completing order is
-        # expiry order: a FIFO swept a few times a second replaces one loop timer per transaction
-        # (at thousands of REGISTERs a second those timers dominated the event loop's heap).
-        self._completed: deque[_CompletedNonInvite] = deque()
+        # Timers J, L and M are all 64*T1, so lingering order is expiry order: a FIFO swept a few
+        # times a second replaces one loop timer per transaction (at thousands of REGISTERs a
+        # second those timers dominated the event loop's heap).
+        self._lingering: deque[_Lingering] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
 
     # -- incoming ----------------------------------------------------------------------
@@ -402,11 +429,11 @@ class TransactionLayer:
 
     def _cancel(self, cancel_tx: ServerTransaction, cancel: SipRequest) -> None:
         invite_tx = self.server.get(_server_key(cancel, "INVITE"))
-        if not isinstance(invite_tx, ServerTransaction):
+        if invite_tx is None:
             cancel_tx.reply(481)
             return
-        cancel_tx.reply(200)
-        if invite_tx.state is State.PROCEEDING:
+        cancel_tx.reply(200)  # answered already (lingering): the CANCEL has no effect (§9.2)
+        if isinstance(invite_tx, ServerTransaction) and invite_tx.state is State.PROCEEDING:
             invite_tx.on_cancel()
 
     def _ack_for_2xx(self, ack: SipRequest, flow: Flow) -> None:
@@ -465,31 +492,31 @@ class TransactionLayer:
         return tx
 
     # -- bookkeeping -------------------------------------------------------------------
-    def server_completed(self, tx: ServerTransaction, data: bytes) -> None:
-        if self.server.get(tx.key) is not tx:
-            return
-        if tx.flow.reliable:  # timer J is 0 on reliable transports
-            del self.server[tx.key]
-            return
+    def linger(
+        self, table: dict[Hashable, Any], key: Hashable, data: bytes, flow: Flow, state: State
+    ) -> None:
+        """Replace the transaction under ``key`` in ``table`` by what lingers of it (``_Lingering``)."""
+        if key not in table:
+            return  # terminated already (the layer closed)
         loop = asyncio.get_running_loop()
-        completed = _CompletedNonInvite(self, tx.key, data, tx.flow, loop.time() + self.timers.timeout)
-        self.server[tx.key] = completed
-        self._completed.append(completed)
+        lingering = _Lingering(self, table, key, data, flow, state, loop.time() + self.timers.timeout)
+        table[key] = lingering
+        self._lingering.append(lingering)
         if self._sweeper is None:
-            self._sweeper = loop.call_later(self._sweep_interval, self._sweep_completed)
+            self._sweeper = loop.call_later(self._sweep_interval, self._sweep_lingering)
 
     @property
     def _sweep_interval(self) -> float:
         return min(0.25, max(self.timers.timeout / 16, 0.005))
 
-    def _sweep_completed(self) -> None:
+    def _sweep_lingering(self) -> None:
         self._sweeper = None
         now = asyncio.get_running_loop().time()
-        completed = self._completed
-        while completed and completed[0].expires <= now:
-            completed.popleft().terminate()
-        if completed:
-            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval, self._sweep_completed)
+        lingering = self._lingering
+        while lingering and lingering[0].expires <= now:
+            lingering.popleft().terminate()
+        if lingering:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval, self._sweep_lingering)
 
     def server_terminated(self, tx: ServerTransaction) -> None:
         if self.server.get(tx.key) is tx:
@@ -503,7 +530,7 @@ class TransactionLayer:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        self._completed.clear()
+        self._lingering.clear()
         for server_tx in list(self.server.values()):
             server_tx.terminate()
         for client_tx in list(self.client.values()):
