@@ -225,7 +225,9 @@ async def test_a_callee_that_never_answers_is_cancelled_at_the_ring_timeout(
     sipp = sipp_messages(desk.carrier_messages(tmp_path))
     invited = sipp_time(sipp, sent=False, starts="INVITE ")
     cancelled = sipp_time(sipp, sent=False, starts="CANCEL ")
-    assert RING_TIMEOUT <= (cancelled - invited).total_seconds() <= RING_TIMEOUT + 1.5
+    # the platform times the ring from sending its INVITE (monotonic clock); SIPp stamps each receipt
+    # (wall clock), so a later-stamped INVITE may make the span a few microseconds short (seen: 65 us)
+    assert RING_TIMEOUT - 0.01 <= (cancelled - invited).total_seconds() <= RING_TIMEOUT + 1.5
     assert near(record.call_time, invited)
     assert near(record.ringing_time, sipp_time(sipp, sent=True, starts="SIP/2.0 180"))
     assert near(record.hangup_time, cancelled)

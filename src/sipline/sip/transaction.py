@@ -146,7 +146,7 @@ class ServerTransaction:
             self.state = State.ACCEPTED
             self._timers.cancel_all()
             self.layer.start_2xx_retransmission(self, data)
-            self.layer.linger(self.layer.server, self.key, data, self.flow, State.ACCEPTED)
+            self.layer.linger(self.layer.server, self, data, State.ACCEPTED)
         elif self.is_invite:
             self.state = State.COMPLETED
             if not self.flow.reliable:
@@ -158,7 +158,7 @@ class ServerTransaction:
             if self.flow.reliable:  # timer J is 0 on reliable transports
                 self.layer.server_terminated(self)
             else:
-                self.layer.linger(self.layer.server, self.key, data, self.flow, State.COMPLETED)
+                self.layer.linger(self.layer.server, self, data, State.COMPLETED)
 
     def _auto_trying(self) -> None:
         if self.state is State.PROCEEDING and self.last_response is None:
@@ -345,7 +345,7 @@ class ClientTransaction:
         self.layer.transport.send(self._ack_bytes, self.flow)
         if self.state is State.ACCEPTED:
             self._timers.cancel_all()
-            self.layer.linger(self.layer.client, self.key, self._ack_bytes, self.flow, State.ACCEPTED)
+            self.layer.linger(self.layer.client, self, self._ack_bytes, State.ACCEPTED)
 
     def _ack_for_failure(self, response: SipResponse) -> SipRequest:
         request = self.request
@@ -493,14 +493,14 @@ class TransactionLayer:
 
     # -- bookkeeping -------------------------------------------------------------------
     def linger(
-        self, table: dict[Hashable, Any], key: Hashable, data: bytes, flow: Flow, state: State
+        self, table: dict[Hashable, Any], tx: ServerTransaction | ClientTransaction, data: bytes, state: State
     ) -> None:
-        """Replace the transaction under ``key`` in ``table`` by what lingers of it (``_Lingering``)."""
-        if key not in table:
+        """Replace ``tx`` in ``table`` (server or client) by what lingers of it (``_Lingering``)."""
+        if table.get(tx.key) is not tx:
             return  # terminated already (the layer closed)
         loop = asyncio.get_running_loop()
-        lingering = _Lingering(self, table, key, data, flow, state, loop.time() + self.timers.timeout)
-        table[key] = lingering
+        lingering = _Lingering(self, table, tx.key, data, tx.flow, state, loop.time() + self.timers.timeout)
+        table[tx.key] = lingering
         self._lingering.append(lingering)
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._sweep_interval, self._sweep_lingering)
