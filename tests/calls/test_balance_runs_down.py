@@ -5,6 +5,7 @@ sums to the balance, and every record's cost is its rated cost and no more than 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -114,10 +115,11 @@ async def check_the_money(live: Platform, account_id: int, voice_ids: list[str],
 async def test_fifty_calls_run_down_one_balance_and_it_never_goes_below_zero(
     live: Platform, api: Api
 ) -> None:
-    # 50 calls of 1-8 s of talk want 219 s at 0.01 a second (2.19): 1.80 must run out, whatever the
-    # timing (with 3.00 it ran out only when enough calls held their 10 s chunks at once)
+    # 50 calls of 1-8 s of talk want 219 s at 0.01 a second (2.19): 1.00 runs out whatever the timing,
+    # even if a busy machine fails half the calls (with 3.00 it ran out only when enough calls held
+    # their 10 s chunks at once; 1.80 once did not run out, on a loaded CI run)
     talks = [1 + index % 8 for index in range(50)]
-    started = Decimal("1.80")
+    started = Decimal("1.00")
     assert sum(talks) * Decimal("0.01") > started
     account_id = await leave_balance(live, api, started)
     _phones, records = await phones(live, api, 50)
@@ -138,12 +140,13 @@ async def test_fifty_calls_run_down_one_balance_and_it_never_goes_below_zero(
     assert sum(Decimal(record["cost"]) for record in done) == started - final
     cut = [r for r in done if str(r["terminationReason"]).startswith(calls.BALANCE_EXHAUSTED)]
     refused = len(answers) - len(voice_ids)
-    assert cut or refused, "the money never ran out: the test proves nothing"
+    outcomes = Counter((r["terminationReason"], r["callDuration"]) for r in done)
+    assert cut or refused, f"the money never ran out: the test proves nothing; {outcomes}"
     for record in cut:  # cut no later than the sandbox would have hung up (a 1 s call may race it)
         talk = int(record["callee"][-3:])
         assert record["terminationCode"] == "200" and record["callDuration"] <= talk, record
     spoke_in_full = [r for r in done if r["terminationReason"] == calls.CALLEE_HUNG_UP]
-    assert spoke_in_full, "no call got the money it needed"
+    assert spoke_in_full, f"no call got the money it needed; {outcomes}"
 
 
 @pytest.mark.slow
