@@ -348,24 +348,14 @@ async def _update_all(session: AsyncSession, updates: dict[str, dict[str, Any]])
         await session.execute(_record_update(shape), rows)
 
 
-# The statements for each shape of fields (a handful, from this code) are built once: built per
-# batch, their construction was a few per cent of the CPU at low call rates.
 @functools.lru_cache(maxsize=128)
-def _record_update(shape: tuple[str, ...]) -> Any:
-    return (
-        update(RECORDS)
-        .where(RECORDS.c.voice_id == bindparam("_voice_id"))
-        .values({name: bindparam(name) for name in shape})
-    )
-
-
-@functools.lru_cache(maxsize=128)
-def _record_settlement(shape: tuple[str, ...]) -> Any:
-    return (
-        update(RECORDS)
-        .where(RECORDS.c.voice_id == bindparam("_voice_id"), RECORDS.c.hangup_time.is_(None))
-        .values({name: bindparam(name) for name in shape})
-    )
+def _record_update(shape: tuple[str, ...], *, open_only: bool = False) -> Any:
+    """The UPDATE of a record's ``shape`` of fields (a handful of shapes, all from this module), built
+    once, as the balance statements are, not per batch; ``open_only``: unless it is closed already."""
+    statement = update(RECORDS).where(RECORDS.c.voice_id == bindparam("_voice_id"))
+    if open_only:
+        statement = statement.where(RECORDS.c.hangup_time.is_(None))
+    return statement.values({name: bindparam(name) for name in shape})
 
 
 async def _upsert_dialogs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -402,7 +392,7 @@ async def _settle_all(
             {"_voice_id": settlement.voice_id, **settlement.fields}
         )
     for shape, rows in by_shape.items():
-        statement = _record_settlement(shape)
+        statement = _record_update(shape, open_only=True)
         # asyncpg counts no rows for an executemany: there every batch of settlements failed and was
         # retried one by one (a logged traceback each). Row by row in the same transaction instead.
         if session.get_bind().dialect.supports_sane_multi_rowcount:
