@@ -91,6 +91,7 @@ class Platform:
     events: EventStream  # the calls' domain events (events/): journal first, then these subscribers
     push: PushWorker  # delivers the status report push's outbox; run by runtime.running
     push_config: PushService  # push URLs, secrets, events, outbox and replays (admin, customer)
+    live_events: LiveEvents  # writes the opted-in ringing and answered events to the push outbox
     trunk_health: TrunkMonitor  # OPTIONS pings of the trunks (console, metrics); run by runtime.running
     health_samples: HealthSampler  # the health page's charts: a ring of this node's figures
 
@@ -165,7 +166,7 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         reservation_lead=settings.reservation_lead,
         events=events,
     )
-    push = build_push(settings, sessions, secrets_box, calls, events)
+    push, live_events = build_push(settings, sessions, secrets_box, calls, events)
     plan, app_plans = settings.dial_plans()
     handset = HandsetCalls(calls, sip, directory, HandsetSettings(plan, app_plans, settings.on_net_rate))
     sip.on_invite = handset.on_invite
@@ -213,7 +214,8 @@ def _wire(settings: Settings, engine: AsyncEngine, secrets_box: SecretBox) -> Pl
         readiness=ReadinessProbe(engine, sip, media),
         events=events,
         push=push,
-        push_config=PushService(sessions, secrets_box, push.guard, push.wake),
+        live_events=live_events,
+        push_config=PushService(sessions, secrets_box, push.guard, push.wake, live_events.invalidate),
         trunk_health=trunk_health,
         health_samples=HealthSampler(
             lambda: NodeFigures(len(calls.active), media.sessions(), bindings.counts()[0]),
@@ -229,7 +231,7 @@ def build_push(
     secrets_box: SecretBox,
     calls: CallService,
     events: EventStream,
-) -> PushWorker:
+) -> tuple[PushWorker, LiveEvents]:
     """The status report push: reports written with each settlement, extension events from the event
     stream, and the worker that delivers them (woken by new rows and by recordings becoming ready)."""
     from sipline.api.record_wire import push_event, push_report
@@ -249,14 +251,15 @@ def build_push(
     )
     outbox = Outbox(push_report, push_event, settings.push_recording_wait, worker.wake)
     calls.writer.in_settlement.append(outbox.write_reports)
-    events.subscribe(LiveEvents(sessions, outbox))
+    live_events = LiveEvents(sessions, outbox)
+    events.subscribe(live_events)
 
     def recording_ready(event: CallEvent) -> None:
         if isinstance(event, RecordingReady):
             worker.wake()  # a report held for this recording may go now
 
     events.subscribe(recording_ready)
-    return worker
+    return worker, live_events
 
 
 def build_media_plane(settings: Settings) -> MediaPlane:

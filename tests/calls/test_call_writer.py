@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from sipline.bootstrap import Platform
-from sipline.calls.writer import NewCall, Settlement
+from sipline.calls.writer import BUSY_BATCH, NewCall, Settlement, next_window
 from sipline.domain.errors import ApiError
 from sipline.store.models import Account, CallRecord, LedgerEntry
 from tests.conftest import Customer
@@ -88,3 +88,26 @@ async def test_a_batch_takes_reservations_in_order_while_the_balance_lasts(
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {}
+
+
+def test_the_gathering_window_grows_with_large_batches_and_shrinks_with_small_ones() -> None:
+    window, shortest, longest = 0.005, 0.005, 0.05
+    for _ in range(10):  # a sustained load: doubled each batch, never beyond the longest
+        window = next_window(window, BUSY_BATCH, shortest, longest)
+    assert window == longest
+    assert next_window(0.02, BUSY_BATCH - 1, shortest, longest) == 0.02  # a middling batch keeps it
+    for _ in range(10):  # the load gone: halved each batch, never below the shortest
+        window = next_window(window, 1, shortest, longest)
+    assert window == shortest
+
+
+async def test_the_writer_gathers_longer_after_a_large_batch(platform: Platform, customer: Customer) -> None:
+    writer = platform.calls.writer
+    assert writer.window == writer.interval
+    for index in range(BUSY_BATCH):  # record updates of calls that do not exist: no row changes
+        writer.update(f"2611230000000{index:06d}", {"feedback_value": "1"})
+    await writer.drain()
+    assert writer.batches == 1 and writer.window == 2 * writer.interval
+    writer.update("261123000000000000", {"feedback_value": "1"})
+    await writer.drain()
+    assert writer.batches == 2 and writer.window == writer.interval

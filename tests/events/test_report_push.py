@@ -5,9 +5,10 @@ by a real HTTP server (the standard library's), signed by Standard Webhooks and 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sipline.bootstrap import Platform
+from sipline.events.outbox import LiveEvents, Outbox
 from tests.calls.conftest import PhoneFactory, finished
 from tests.calls.test_send_sip import UK, send
 from tests.conftest import Api
@@ -122,3 +123,31 @@ async def test_apps_that_choose_ringing_and_answered_get_them_before_the_report_
     assert ringing["voiceId"] == answered["voiceId"] == voice_id and ringing["type"] == 3
     assert ringing["callee"] == done["callee"] and answered["displayNum"] == done["displayNum"]
     assert_report_is_the_record(report, done)
+
+
+async def test_whether_any_app_opted_in_to_live_events_is_read_at_most_once_a_recheck(
+    live: Platform, api: Api, receiver: Receiver
+) -> None:
+    now = [0.0]
+    watcher = LiveEvents(live.sessions, cast(Outbox, None), recheck=1.0, clock=lambda: now[0])
+    assert await watcher.anyone_opted_in() is False
+    # chosen elsewhere (another node, the CLI): this watcher knows it within a recheck
+    await live.push_config.set_push(api.customer.app_id, receiver.url, ["report", "ringing"])
+    assert await watcher.anyone_opted_in() is False
+    now[0] = 1.0
+    assert await watcher.anyone_opted_in() is True
+    await live.push_config.set_events(api.customer.app_id, ["report"])
+    assert await watcher.anyone_opted_in() is True
+    watcher.invalidate()
+    assert await watcher.anyone_opted_in() is False
+
+
+async def test_an_opt_in_through_this_node_takes_effect_at_once(
+    live: Platform, api: Api, receiver: Receiver
+) -> None:
+    live.live_events.recheck = 3600.0  # what it read is kept: only the service's change refreshes it
+    assert await live.live_events.anyone_opted_in() is False
+    await live.push_config.set_push(api.customer.app_id, receiver.url, ["report", "answered"])
+    assert await live.live_events.anyone_opted_in() is True
+    await live.push_config.set_events(api.customer.app_id, ["report"])
+    assert await live.live_events.anyone_opted_in() is False

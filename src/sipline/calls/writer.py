@@ -2,8 +2,12 @@
 
 At hundreds of calls a second, a transaction per event (accepted, callee invited, ringing, answered,
 settled) would be thousands of commits a second, each several thread hops through the database
-driver. Instead every write is queued here, and a flusher commits what has gathered every
-``interval`` seconds in one transaction, with one statement per kind of write:
+driver. Instead every write is queued here, and a flusher commits what has gathered in a window
+in one transaction, with one statement per kind of write. The window is ``interval`` seconds while
+batches are small and doubles, up to ``max_interval``, while they are large (``BUSY_BATCH`` items or
+more), halving again as the load falls: each batch costs about as much CPU whatever its size (a
+session, a commit, a thread hop per statement), so under load fewer, larger batches leave more of
+the core to the calls (bench/calls, docs/operations.md), for at most ``max_interval`` more latency.
 
 - new calls: the first billing period reserved per account with one conditional UPDATE (never
   below zero; if the sum does not fit, call by call in order), records and ledger rows inserted;
@@ -109,11 +113,35 @@ class _Queue:
     def __bool__(self) -> bool:
         return bool(self.accepts or self.extensions or self.updates or self.dialogs or self.settlements)
 
+    def __len__(self) -> int:
+        kinds = (self.accepts, self.extensions, self.updates, self.dialogs, self.settlements)
+        return sum(len(kind) for kind in kinds)
+
+
+BUSY_BATCH = 32  # items (about six a call): a batch this large doubles the window, a quarter halves it
+
+
+def next_window(window: float, items: int, shortest: float, longest: float) -> float:
+    """The gathering time after a batch of ``items`` gathered in ``window``."""
+    if items >= BUSY_BATCH:
+        return min(longest, window * 2)
+    if items < BUSY_BATCH // 4:
+        return max(shortest, window / 2)
+    return window
+
 
 class CallWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, interval: float = 0.005) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        interval: float = 0.005,
+        max_interval: float = 0.02,
+    ) -> None:
         self._sessions = sessions
         self.interval = interval
+        self.max_interval = max(interval, max_interval)
+        self.window = interval  # the next batch's gathering time, between the two
         self._queue = _Queue()
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # committed batches (benchmarks print it)
@@ -168,8 +196,9 @@ class CallWriter:
     # -- flushing ------------------------------------------------------------------------------
     async def _flush_all(self) -> None:
         while self._queue:
-            await asyncio.sleep(self.interval)  # let a batch gather
+            await asyncio.sleep(self.window)  # let a batch gather
             batch, self._queue = self._queue, _Queue()
+            self.window = next_window(self.window, len(batch), self.interval, self.max_interval)
             started = time.perf_counter()
             try:
                 async with self._sessions() as session:

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -101,16 +102,35 @@ class Outbox:
 
 class LiveEvents:
     """Subscriber of the event stream: the callee's ringing and answer, written to the outbox for the
-    apps that opted in, in batches (one transaction every ``interval`` s while events come)."""
+    apps that opted in, in batches (one transaction every ``interval`` s while events come).
+
+    Most platforms have no app that opted in; whether any has is read at most every ``recheck``
+    seconds (and at once after this node's ``PushService`` changed a selection: ``invalidate``), so
+    that their batches cost no transaction. An opt-in made elsewhere (another node, the CLI) takes
+    effect within ``recheck`` seconds.
+    """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, *, interval: float = 0.05
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        *,
+        interval: float = 0.05,
+        recheck: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
         self.interval = interval
+        self.recheck = recheck
+        self._clock = clock
         self._queue: list[tuple[str, str, datetime]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._opted_in: tuple[float, bool] | None = None  # (when read, whether any app opted in)
+
+    def invalidate(self) -> None:
+        """An app's selection changed: read it afresh before the next batch."""
+        self._opted_in = None
 
     def __call__(self, event: CallEvent) -> None:
         if isinstance(event, CalleeRinging):
@@ -127,6 +147,8 @@ class LiveEvents:
             await asyncio.sleep(self.interval)
             batch, self._queue = self._queue, []
             try:
+                if not await self.anyone_opted_in():
+                    continue
                 async with self._sessions() as session:
                     written = await self._outbox.write_events(session, batch)
                     await session.commit()
@@ -139,6 +161,17 @@ class LiveEvents:
     async def drain(self) -> None:
         while self._flusher is not None and not self._flusher.done():
             await asyncio.shield(self._flusher)
+
+    async def anyone_opted_in(self) -> bool:
+        now = self._clock()
+        known = self._opted_in
+        if known is None or now - known[0] >= self.recheck:
+            async with self._sessions() as session:
+                wanted = await session.scalar(
+                    select(AppPush.app_pk).where(or_(AppPush.send_ringing, AppPush.send_answered)).limit(1)
+                )
+            known = self._opted_in = (now, wanted is not None)
+        return known[1]
 
 
 async def _pushed(session: AsyncSession, voice_ids: Sequence[str], event_type: str) -> Sequence[CallRecord]:

@@ -125,11 +125,13 @@ class PushService:
         box: SecretBox,
         guard: UrlGuard,
         wake: Callable[[], None] = lambda: None,
+        selection_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self.guard = guard
         self.wake = wake  # the delivery worker's, after a replay
+        self.selection_changed = selection_changed  # the live events' (events/outbox.py): read it afresh
 
     async def set_push(self, app_id: str, url: str, events: Sequence[str] | None = None) -> PushView:
         """Set (or change) the app's push URL; a first set makes the secret. Enables a disabled endpoint."""
@@ -156,6 +158,7 @@ class PushService:
             push.disabled_reason = None
             push.updated_at = now
             await uow.commit()
+        self.selection_changed()
         self.wake()  # events held while it was disabled go now
         return await self.show(app_id)
 
@@ -181,6 +184,7 @@ class PushService:
             _select(push, chosen)
             push.updated_at = datetime.now(UTC)
             await uow.commit()
+        self.selection_changed()
         return await self.show(app_id)
 
     async def show(self, app_id: str, account_id: int | None = None) -> PushView:
