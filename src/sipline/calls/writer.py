@@ -110,10 +110,7 @@ class _Queue:
     dialogs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (voice_id, leg)
     settlements: list[tuple[Settlement, asyncio.Future[bool]]] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.accepts or self.extensions or self.updates or self.dialogs or self.settlements)
-
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # also its truth: anything left to write
         kinds = (self.accepts, self.extensions, self.updates, self.dialogs, self.settlements)
         return sum(len(kind) for kind in kinds)
 
