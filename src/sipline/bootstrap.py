@@ -300,7 +300,7 @@ def build_sip_server(settings: Settings, directory: Directory, bindings: Persist
 def _connection_limits(settings: Settings) -> ConnectionLimits:
     return ConnectionLimits(
         max_connections=settings.sip_max_connections
-        or default_sip_connection_cap(settings.http_max_connections),
+        or default_sip_connection_cap(settings.http_max_connections, settings.rtp_sockets),
         max_per_address=settings.sip_max_connections_per_address,
         idle_timeout=settings.sip_tcp_idle_timeout,
         handshake_timeout=settings.sip_tcp_handshake_timeout,

@@ -428,6 +428,11 @@ class Settings(BaseSettings):
         return RateDeck([setting.to_rate() for setting in self.rates])
 
     @property
+    def rtp_sockets(self) -> int:
+        """The media relay's descriptors with every pair of its range in a call: one per port."""
+        return self.rtp_port_max - self.rtp_port_min + 1
+
+    @property
     def uses_sandbox(self) -> bool:
         return SANDBOX_TRUNK in {self.default_trunk, *self.app_trunks.values()}
 

@@ -18,7 +18,7 @@ from sipline.domain.destination import destination_code
 from sipline.http_limits import limit_http_connections
 from sipline.logs import log_handler
 from sipline.media.port import MediaError
-from sipline.open_files import raise_open_file_limit, somaxconn
+from sipline.open_files import descriptor_shortfall, raise_open_file_limit, somaxconn
 from sipline.services.recordings import SHUTDOWN_GRACE, SWEEP_INTERVAL
 from sipline.startup import StartupError, http_socket, sip_listen_errors
 
@@ -126,13 +126,24 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 def _log_limits(settings: Settings, platform: Platform, open_files: str) -> None:
     limits = platform.sip.config.connections
     log.info(
-        "%s; SIP TCP/TLS connections at most %d (%d per address), HTTP %d; listen backlog %d",
+        "%s; SIP TCP/TLS connections at most %d (%d per address), HTTP %d, RTP sockets %d; listen backlog %d",
         open_files,
         limits.max_connections,
         limits.max_per_address,
         settings.http_max_connections,
+        settings.rtp_sockets,
         settings.listen_backlog,
     )
+    short = descriptor_shortfall(settings.http_max_connections, settings.rtp_sockets)
+    if short:
+        log.warning(
+            "the open-file limit is %d descriptors short of the HTTP connections, the RTP range's %d "
+            "sockets and the SIP connections: with the range full of calls, connections or calls may "
+            "fail on 'too many open files'; raise the hard limit (LimitNOFILE=) or narrow "
+            "rtp_port_min..rtp_port_max",
+            short,
+            settings.rtp_sockets,
+        )
     kernel_cap = somaxconn()
     if kernel_cap is not None and kernel_cap < settings.listen_backlog:
         log.warning(

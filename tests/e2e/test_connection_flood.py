@@ -28,6 +28,7 @@ SILENCE = 15.0  # sip_tcp_handshake_timeout: long enough to check everything whi
 FLOOD = 2000
 PER_SOURCE = 50  # under the per-address cap, so the total cap is what stops the flood
 BACKLOG = 900  # neither asyncio's default (100) nor uvicorn's (2048)
+RTP_PORTS = (20000, 20199)  # 200 sockets with every pair in a call: the SIP cap leaves room for them
 
 
 @pytest.fixture
@@ -40,6 +41,8 @@ def limited(tmp_path: Path, database_url: str) -> Iterator[Served]:
         "SIPLINE_SIP_TCP_IDLE_TIMEOUT": str(SILENCE),
         "SIPLINE_HTTP_MAX_CONNECTIONS": "64",
         "SIPLINE_LISTEN_BACKLOG": str(BACKLOG),
+        "SIPLINE_RTP_PORT_MIN": str(RTP_PORTS[0]),
+        "SIPLINE_RTP_PORT_MAX": str(RTP_PORTS[1]),
     }
     served.start()
     try:
@@ -109,7 +112,8 @@ def test_a_tcp_flood_leaves_the_api_and_udp_answering(limited: Served) -> None:
     log = limited.log.read_text()
     cap = int(re.search(r"SIP TCP/TLS connections at most (\d+)", log).group(1))  # type: ignore[union-attr]
     assert f"soft limit {DESCRIPTORS} (hard {DESCRIPTORS})" in log
-    assert cap < DESCRIPTORS - 64  # room left for HTTP (64 here) and the database
+    assert cap == DESCRIPTORS - 64 - 200 - 128  # room left for HTTP (64 here), RTP and the database
+    assert "RTP sockets 200" in log and "descriptors short" not in log
 
     assert listen_backlog(limited.sip_port) == listen_backlog(limited.http_port) == BACKLOG
     flood = open_connections(limited.sip_port, FLOOD)
@@ -153,3 +157,18 @@ def test_silent_http_connections_are_bounded_and_closed(limited: Served) -> None
     finally:
         for sock in flood:
             sock.close()
+
+
+def test_a_limit_too_low_for_the_rtp_range_is_warned_of_at_start(tmp_path: Path, database_url: str) -> None:
+    served = Served(tmp_path, database_url)  # the default range: 10,000 RTP sockets with every pair in a call
+    served.launcher = [require("prlimit"), f"--nofile={DESCRIPTORS}:{DESCRIPTORS}", "--"]
+    served.env |= {"SIPLINE_HTTP_MAX_CONNECTIONS": "64"}
+    served.start()
+    try:
+        log = served.log.read_text()
+    finally:
+        served.stop()
+    assert "SIP TCP/TLS connections at most 16 (64 per address), HTTP 64, RTP sockets 10000" in log
+    short = 64 + 10_000 + 128 + 16 - DESCRIPTORS
+    assert f"the open-file limit is {short} descriptors short of" in log, log[-3000:]
+    assert "narrow rtp_port_min..rtp_port_max" in log

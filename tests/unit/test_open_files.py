@@ -12,9 +12,16 @@ from tests.peers import require
 
 PROBE = """
 import json
-from sipline.open_files import default_sip_connection_cap, raise_open_file_limit
+from sipline.open_files import default_sip_connection_cap, descriptor_shortfall, raise_open_file_limit
 limit = raise_open_file_limit()
-print(json.dumps([limit.describe(), default_sip_connection_cap(256), default_sip_connection_cap(2000)]))
+print(json.dumps([
+    limit.describe(),
+    default_sip_connection_cap(256),
+    default_sip_connection_cap(2000),
+    default_sip_connection_cap(256, 1000),
+    descriptor_shortfall(256, 1000),
+    descriptor_shortfall(256, 10000),
+]))
 """
 
 
@@ -30,16 +37,19 @@ def probe_under(nofile: str) -> list[object]:
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one_and_the_sip_cap_follows() -> None:
-    described, cap, starved = probe_under("1024:4096")
+    described, cap, starved, beside_rtp, fits, short = probe_under("1024:4096")
     assert described == "open files: soft limit 4096 (hard 4096, raised from 1024)"
     assert cap == 4096 - 256 - 128  # room kept for 256 HTTP connections and the database
     assert starved == 4096 - 2000 - 128
+    assert beside_rtp == 4096 - 256 - 1000 - 128  # and for an RTP range of 1,000 ports, all in calls
+    assert fits == 0
+    assert short == 256 + 10_000 + 128 + 16 - 4096  # the default range (10,000 ports) does not fit
 
 
 def test_a_soft_limit_at_the_hard_one_stays_and_the_cap_has_a_floor() -> None:
-    described, cap, starved = probe_under("300:300")
+    described, cap, starved, beside_rtp, _fits, _short = probe_under("300:300")
     assert described == "open files: soft limit 300 (hard 300)"
-    assert cap == starved == 16  # never fewer than 16 SIP connections
+    assert cap == starved == beside_rtp == 16  # never fewer than 16 SIP connections
 
 
 @pytest.mark.parametrize(
