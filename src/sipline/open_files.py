@@ -44,23 +44,24 @@ def raise_open_file_limit() -> OpenFileLimit:
     return OpenFileLimit(soft, hard)
 
 
-def default_sip_connection_cap(http_connections: int, rtp_sockets: int = 0) -> int:
+def default_sip_connection_cap(http_connections: int, rtp_sockets: int) -> int:
     """The total SIP TCP/TLS connection cap when none is configured: the current soft limit less
     the HTTP API's connections, the media relay's sockets (one per port of its RTP range, as when
     every pair is in a call) and the reserve; never under ``MIN_SIP_CONNECTIONS``."""
     return max(MIN_SIP_CONNECTIONS, min(MAX_SIP_CONNECTIONS, _unclaimed(http_connections, rtp_sockets)))
 
 
-def descriptor_shortfall(http_connections: int, rtp_sockets: int) -> int:
-    """How many descriptors the soft limit lacks for the HTTP connections, the RTP range, the
-    reserve and the fewest SIP connections (0 when it holds them all)."""
-    return max(0, MIN_SIP_CONNECTIONS - _unclaimed(http_connections, rtp_sockets))
+def descriptor_shortfall(sip_connections: int, http_connections: int, rtp_sockets: int) -> int:
+    """How many descriptors the soft limit lacks for the SIP connection cap in force, the HTTP
+    connections, the RTP range and the reserve (0 when it holds them all)."""
+    return max(0, sip_connections - _unclaimed(http_connections, rtp_sockets))
 
 
 def _unclaimed(http_connections: int, rtp_sockets: int) -> int:
+    """Descriptors the soft limit leaves for SIP connections."""
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY:
-        soft = MAX_SIP_CONNECTIONS + http_connections + rtp_sockets + RESERVED_DESCRIPTORS
+        return MAX_SIP_CONNECTIONS
     return soft - http_connections - rtp_sockets - RESERVED_DESCRIPTORS
 
 

@@ -134,11 +134,11 @@ def _log_limits(settings: Settings, platform: Platform, open_files: str) -> None
         settings.rtp_sockets,
         settings.listen_backlog,
     )
-    short = descriptor_shortfall(settings.http_max_connections, settings.rtp_sockets)
+    short = descriptor_shortfall(limits.max_connections, settings.http_max_connections, settings.rtp_sockets)
     if short:
         log.warning(
             "the open-file limit is %d descriptors short of the HTTP connections, the RTP range's %d "
-            "sockets and the SIP connections: with the range full of calls, connections or calls may "
+            "sockets and the SIP connection cap: with the range full of calls, connections or calls may "
             "fail on 'too many open files'; raise the hard limit (LimitNOFILE=) or narrow "
             "rtp_port_min..rtp_port_max",
             short,

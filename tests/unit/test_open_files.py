@@ -16,11 +16,11 @@ from sipline.open_files import default_sip_connection_cap, descriptor_shortfall,
 limit = raise_open_file_limit()
 print(json.dumps([
     limit.describe(),
-    default_sip_connection_cap(256),
-    default_sip_connection_cap(2000),
+    default_sip_connection_cap(256, 0),
+    default_sip_connection_cap(2000, 0),
     default_sip_connection_cap(256, 1000),
-    descriptor_shortfall(256, 1000),
-    descriptor_shortfall(256, 10000),
+    descriptor_shortfall(16, 256, 1000),
+    descriptor_shortfall(16, 256, 10000),
 ]))
 """
 
