@@ -29,16 +29,23 @@ def end_transactions(*servers: SipServer) -> None:
         server.transactions.close()  # what timers L, M, J and K do once they fire
 
 
-@pytest.mark.parametrize("behaviour", ["9001", "9000"])  # the callee hangs up / the phone hangs up
+@pytest.mark.parametrize(
+    ("behaviour", "code"),
+    [
+        ("9001", "200"),  # the callee hangs up
+        ("9000", "200"),  # the phone hangs up
+        ("0000", "487"),  # the phone hangs up while the callee still rings: the callee is cancelled
+    ],
+)
 async def test_a_finished_call_leaves_no_reference_cycles(
-    live: Platform, api: Api, phone_of: PhoneFactory, paused_collector: None, behaviour: str
+    live: Platform, api: Api, phone_of: PhoneFactory, paused_collector: None, behaviour: str, code: str
 ) -> None:
     assert live.sandbox is not None
-    phone, record = await phone_of(talk_seconds=1.0 if behaviour == "9000" else None)
+    phone, record = await phone_of(talk_seconds=None if behaviour == "9001" else 1.0)
     for _ in range(2):  # the second call meets warm caches: only what calls leave remains
         voice_id = (await send(api, record, UK + behaviour))["data"]
         done = await finished(api, voice_id)
-        assert done["terminationCode"] == "200" and done["answerTime"] is not None
+        assert done["terminationCode"] == code and (done["answerTime"] is not None) == (code == "200")
         await live.calls.writer.drain()
         await asyncio.sleep(0.3)  # the last BYE's answer
         end_transactions(live.sip, live.sandbox.agent.sip, phone.agent.sip)

@@ -173,6 +173,7 @@ class DialogStack:
         self.incoming: list[Dialog] = []
         self.in_dialog: list[tuple[Dialog, str]] = []
         self.stray_acks = 0
+        self.cancels_seen = 0  # by the TU's own cancel callback, registered after the dialog layer's
 
     def on_request(self, tx: ServerTransaction) -> None:
         if self.table.handle_request(tx):
@@ -182,10 +183,14 @@ class DialogStack:
             return
         dialog = self.table.answer(tx, 180)
         assert dialog is not None
+        tx.add_cancel_callback(self._cancel_seen)
         dialog.on_request = self.on_in_dialog
         self.incoming.append(dialog)
         if self.answer_status is not None:
             self.table.answer(tx, self.answer_status, body=SDP, content_type="application/sdp")
+
+    def _cancel_seen(self) -> None:
+        self.cancels_seen += 1
 
     def on_in_dialog(self, dialog: Dialog, tx: ServerTransaction) -> None:
         self.in_dialog.append((dialog, tx.method))
@@ -286,6 +291,9 @@ async def test_cancel_ringing_call_on_loopback(pair: tuple[DialogStack, DialogSt
     assert result.response.status == 487 and result.cancelled and result.dialog is None
     assert result.cancel_response is not None and result.cancel_response.status == 200
     assert b.incoming[0].state is DialogState.TERMINATED and len(b.table) == 0
+    # The dialog layer's callback answered 487 first; the TU's, after it, still learnt of the CANCEL
+    # (the sandbox carrier's ringing waited for it: without it, a task and its dialog per cancelled call).
+    assert b.cancels_seen == 1
 
 
 async def test_rejected_invite_leaves_no_dialog(pair: tuple[DialogStack, DialogStack]) -> None:

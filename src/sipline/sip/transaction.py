@@ -190,9 +190,12 @@ class ServerTransaction:
 
     def on_cancel(self) -> None:
         self.cancelled = True
-        if not self._cancel_callbacks:
+        # Taken, not iterated in place: a callback that answers 487 clears the list (respond()), and
+        # the ones after it (a TU's, after the dialog layer's) must still learn of the CANCEL.
+        callbacks, self._cancel_callbacks = self._cancel_callbacks, []
+        if not callbacks:
             self.reply(487)
-        for callback in self._cancel_callbacks:
+        for callback in callbacks:
             callback()
 
     def terminate(self) -> None:
