@@ -178,7 +178,7 @@ def main() -> None:
     port_min, port_max, spool = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     batch_ms, batch_min_pps = float(sys.argv[4]), int(sys.argv[5])
     gc.freeze()  # like `sipline serve`: start-up objects out of the collector's sight
-    gc.set_threshold(20_000, 5, 50)
+    gc.set_threshold(60_000, 5, 50)
     run(serve(port_min, port_max, spool, batch_ms, batch_min_pps))
 
 

@@ -178,7 +178,7 @@ def _settle_heap() -> None:
     destination_code("10000000000")  # loads libphonenumber's lazily read metadata before freezing
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 5, 50)
+    gc.set_threshold(60_000, 5, 50)
 
 
 def _announce(server: uvicorn.Server, settings: Settings) -> str:
