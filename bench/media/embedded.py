@@ -26,7 +26,7 @@ from typing import Any
 from bench.media.sdp import audio_port, offer_sdp
 from sipline.media.port import Leg, MediaError, MediaPlane, MediaSession, RawRecording
 from sipline.media.relay import EmbeddedMediaPlane
-from sipline.runtime import run
+from sipline.runtime import GC_THRESHOLDS, run
 
 
 class QuietCall:
@@ -178,7 +178,7 @@ def main() -> None:
     port_min, port_max, spool = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     batch_ms, batch_min_pps = float(sys.argv[4]), int(sys.argv[5])
     gc.freeze()  # like `sipline serve`: start-up objects out of the collector's sight
-    gc.set_threshold(60_000, 5, 50)
+    gc.set_threshold(*GC_THRESHOLDS)
     run(serve(port_min, port_max, spool, batch_ms, batch_min_pps))
 
 
